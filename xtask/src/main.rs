@@ -1,6 +1,7 @@
 //! Developer and pipeline tasks, run as `cargo xtask <task>`.
 
 mod settings;
+mod weights;
 
 use std::process::ExitCode;
 
@@ -18,12 +19,15 @@ struct Cli {
 enum Task {
     /// Write the local settings file (dataset roots, output folders).
     Settings(settings::SettingsArgs),
+    /// Inspect, convert, remove layers from and compare weight files.
+    Weights(weights::WeightsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
         Task::Settings(args) => settings::run(args),
+        Task::Weights(args) => weights::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,119 @@
+//! Mixed asymmetric attention: template queries see only templates, search
+//! and prediction-token queries see every token.
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::Device;
+use burn::tensor::Tensor;
+use burn::tensor::activation::softmax;
+
+/// Keys and values of the template and online-template tokens of one block,
+/// `[B, heads, 2 * template tokens, head dim]` each.
+///
+/// They do not depend on the search image, so the tracker computes them once
+/// per template change and reuses them for every frame.
+#[derive(Debug, Clone)]
+pub struct TemplateKeyValues {
+    /// Keys.
+    pub keys: Tensor<4>,
+    /// Values.
+    pub values: Tensor<4>,
+}
+
+/// The attention of one block: one `qkv` projection for all tokens and one
+/// output projection, named as in the PyTorch checkpoints (`attn.qkv`, `attn.proj`).
+#[derive(Module, Debug)]
+pub struct MixedAttention {
+    /// `Linear(D, 3D)`: rows are all queries, then all keys, then all values.
+    pub qkv: Linear,
+    /// `Linear(D, D)` applied to the concatenated heads.
+    pub proj: Linear,
+    /// Number of heads.
+    pub num_heads: usize,
+}
+
+impl MixedAttention {
+    /// Creates the attention of width `dim` with `num_heads` heads.
+    pub fn new(dim: usize, num_heads: usize, device: &Device) -> Self {
+        Self {
+            qkv: LinearConfig::new(dim, 3 * dim).init(device),
+            proj: LinearConfig::new(dim, dim).init(device),
+            num_heads,
+        }
+    }
+
+    /// Runs the mixed attention over `[templates | search and prediction tokens]`,
+    /// where the first `template_tokens` tokens are the templates.
+    pub fn forward(&self, x: Tensor<3>, template_tokens: usize) -> Tensor<3> {
+        let [batch, tokens, dim] = x.dims();
+        let [q, k, v] = self.project_qkv(x);
+
+        // Template queries attend to template keys only.
+        let template_out = attend(
+            q.clone().narrow(2, 0, template_tokens),
+            k.clone().narrow(2, 0, template_tokens),
+            v.clone().narrow(2, 0, template_tokens),
+        );
+
+        // Search and prediction-token queries attend to every token.
+        let search_queries = q.narrow(2, template_tokens, tokens - template_tokens);
+        let search_out = attend(search_queries, k, v);
+
+        // [B, H, N, d] -> [B, N, D]
+        let out = Tensor::cat(vec![template_out, search_out], 2);
+        self.project_out(out, batch, tokens, dim)
+    }
+
+    /// Runs the template tokens alone and returns their output with their keys
+    /// and values for [`Self::forward_search`].
+    pub fn forward_templates(&self, x: Tensor<3>) -> (Tensor<3>, TemplateKeyValues) {
+        let [batch, tokens, dim] = x.dims();
+        let [q, k, v] = self.project_qkv(x);
+        let out = attend(q, k.clone(), v.clone());
+        let out = self.project_out(out, batch, tokens, dim);
+        (out, TemplateKeyValues { keys: k, values: v })
+    }
+
+    /// Runs the search and prediction tokens against `[cached template keys and
+    /// values ; their own]`, which equals their part of [`Self::forward`].
+    pub fn forward_search(&self, x: Tensor<3>, cache: &TemplateKeyValues) -> Tensor<3> {
+        let [batch, tokens, dim] = x.dims();
+        let [q, k, v] = self.project_qkv(x);
+        let k = Tensor::cat(vec![cache.keys.clone(), k], 2);
+        let v = Tensor::cat(vec![cache.values.clone(), v], 2);
+        let out = attend(q, k, v);
+        self.project_out(out, batch, tokens, dim)
+    }
+
+    /// `[B, N, D] -> 3 x [B, H, N, d]`
+    fn project_qkv(&self, x: Tensor<3>) -> [Tensor<4>; 3] {
+        let [batch, tokens, dim] = x.dims();
+        let head_dim = dim / self.num_heads;
+
+        // [B, N, 3D] -> [B, N, 3, H, d] -> [3, B, H, N, d]
+        let qkv = self
+            .qkv
+            .forward(x)
+            .reshape([batch, tokens, 3, self.num_heads, head_dim])
+            .permute([2, 0, 3, 1, 4]);
+
+        let shape = [batch, self.num_heads, tokens, head_dim];
+        let mut parts = qkv.chunk(3, 0).into_iter().map(|part| part.reshape(shape));
+        let mut next = || parts.next().expect("chunk(3) returns three parts");
+        [next(), next(), next()]
+    }
+
+    /// `[B, H, N, d] -> [B, N, D]`, then the output projection.
+    fn project_out(&self, heads: Tensor<4>, batch: usize, tokens: usize, dim: usize) -> Tensor<3> {
+        let merged = heads.swap_dims(1, 2).reshape([batch, tokens, dim]);
+        self.proj.forward(merged)
+    }
+}
+
+/// Scaled dot-product attention, `softmax(q k^T / sqrt(d)) v`, per head.
+fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
+    let head_dim = q.dims()[3];
+    let scale = (head_dim as f64).powf(-0.5);
+    let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+    softmax(scores, 3).matmul(v)
+}

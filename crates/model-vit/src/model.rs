@@ -1,0 +1,194 @@
+//! The MixFormer model: one definition for the teacher, the student, the
+//! layer-removal and the online variants, steered by [`VitConfig`].
+
+use burn::module::Module;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use crate::ModelError;
+use crate::backbone::{BackboneOutput, TemplateCache, VisionTransformer};
+use crate::config::{HeadKind, VitConfig};
+use crate::heads::{CornerHead, CornerOutput, DistributionHead, DistributionOutput, ScoreHead};
+
+/// The box head of a model.
+// A model holds one head, so the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum BoxHead {
+    /// Corner head of the teacher.
+    Corner(CornerHead),
+    /// Distribution head of the student.
+    Distribution(DistributionHead),
+}
+
+/// What a box head returns.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum HeadOutput {
+    /// Corner maps of the teacher.
+    Corner(CornerOutput),
+    /// Side distributions of the student.
+    Distribution(DistributionOutput),
+}
+
+impl HeadOutput {
+    /// `(x1, y1, x2, y2)` normalised to the search crop, `[B, 4]`.
+    pub fn boxes(&self) -> Tensor<2> {
+        match self {
+            HeadOutput::Corner(out) => out.boxes.clone(),
+            HeadOutput::Distribution(out) => out.boxes.clone(),
+        }
+    }
+}
+
+/// The outputs of a training forward.
+#[derive(Debug, Clone)]
+pub struct ModelOutput {
+    /// Box head outputs, including the `(x1, y1, x2, y2)` boxes.
+    pub head: HeadOutput,
+    /// Score logit per sample, `[B, 1]`, when the model has a score head.
+    pub score_logits: Option<Tensor<2>>,
+    /// Every block's output over all tokens, `[B, N, D]` each.
+    pub block_outputs: Vec<Tensor<3>>,
+}
+
+impl ModelOutput {
+    /// `(x1, y1, x2, y2)` normalised to the search crop, `[B, 4]`.
+    pub fn boxes(&self) -> Tensor<2> {
+        self.head.boxes()
+    }
+
+    /// `(cx, cy, w, h)` normalised to the search crop, `[B, 4]`.
+    pub fn boxes_cxcywh(&self) -> Tensor<2> {
+        xyxy_to_cxcywh(self.boxes())
+    }
+}
+
+/// The outputs of one tracking step on the cached-template path.
+#[derive(Debug, Clone)]
+pub struct TrackOutput {
+    /// `(cx, cy, w, h)` normalised to the search crop, `[B, 4]`.
+    pub boxes: Tensor<2>,
+    /// `sigmoid(score logit)`, `[B, 1]`, when the model has a score head.
+    pub scores: Option<Tensor<2>>,
+}
+
+/// A MixFormer-ViT teacher or MixFormerV2 student.
+#[derive(Module, Debug)]
+pub struct MixFormer {
+    /// The backbone (`backbone.*` keys).
+    pub backbone: VisionTransformer,
+    /// The box head (`box_head.*` keys).
+    pub box_head: BoxHead,
+    /// The score head (`score_head.*` keys) of the online model.
+    pub score_head: Option<ScoreHead>,
+}
+
+impl MixFormer {
+    /// Builds a model with random weights.
+    pub fn new(config: &VitConfig, device: &Device) -> Result<Self, ModelError> {
+        config.validate()?;
+        if !config.embed_dim.is_multiple_of(4) {
+            return Err(ModelError::InvalidConfig(format!(
+                "embed_dim {} must be a multiple of 4 for the sine-cosine tables",
+                config.embed_dim
+            )));
+        }
+        if config.score_head && !config.has_prediction_tokens() {
+            return Err(ModelError::InvalidConfig(
+                "the score head reads the prediction tokens, which only the MLP head has".into(),
+            ));
+        }
+
+        let dim = config.embed_dim;
+        let box_head = match config.head {
+            HeadKind::Corner { channels } => {
+                BoxHead::Corner(CornerHead::new(dim, channels, false, device))
+            }
+            HeadKind::CornerUp { channels } => {
+                BoxHead::Corner(CornerHead::new(dim, channels, true, device))
+            }
+            HeadKind::Distribution { bins } => {
+                BoxHead::Distribution(DistributionHead::new(dim, bins, config.search_size, device))
+            }
+        };
+
+        Ok(Self {
+            backbone: VisionTransformer::new(config, device),
+            box_head,
+            score_head: config.score_head.then(|| ScoreHead::new(dim, device)),
+        })
+    }
+
+    /// Training and distillation forward over `[B, 3, H, W]` images.
+    ///
+    /// `remove_rates` gives each block's residual scale (stage 2a); `None` is 1
+    /// everywhere.
+    pub fn forward(
+        &self,
+        template: Tensor<4>,
+        online_template: Tensor<4>,
+        search: Tensor<4>,
+        remove_rates: Option<&[f64]>,
+    ) -> ModelOutput {
+        let backbone = self
+            .backbone
+            .forward(template, online_template, search, remove_rates);
+        let (head, score_logits) = self.run_heads(&backbone);
+        ModelOutput {
+            head,
+            score_logits,
+            block_outputs: backbone.block_outputs,
+        }
+    }
+
+    /// Computes each block's template keys and values once per template change.
+    pub fn encode_templates(
+        &self,
+        template: Tensor<4>,
+        online_template: Tensor<4>,
+    ) -> TemplateCache {
+        self.backbone.encode_templates(template, online_template)
+    }
+
+    /// Tracks one search image against cached templates.
+    pub fn track(&self, search: Tensor<4>, cache: &TemplateCache) -> TrackOutput {
+        let backbone = self.backbone.forward_search(search, cache);
+        let (head, score_logits) = self.run_heads(&backbone);
+        TrackOutput {
+            boxes: xyxy_to_cxcywh(head.boxes()),
+            scores: score_logits.map(sigmoid),
+        }
+    }
+
+    /// Number of transformer blocks.
+    pub fn depth(&self) -> usize {
+        self.backbone.blocks.len()
+    }
+
+    fn run_heads(&self, backbone: &BackboneOutput) -> (HeadOutput, Option<Tensor<2>>) {
+        let head = match &self.box_head {
+            BoxHead::Corner(head) => HeadOutput::Corner(head.forward(backbone.search.clone())),
+            BoxHead::Distribution(head) => {
+                let tokens = backbone
+                    .prediction_tokens
+                    .clone()
+                    .expect("a model with the distribution head has prediction tokens");
+                HeadOutput::Distribution(head.forward(tokens))
+            }
+        };
+        let score_logits = match (&self.score_head, &backbone.prediction_tokens) {
+            (Some(score_head), Some(tokens)) => Some(score_head.forward(tokens.clone())),
+            _ => None,
+        };
+        (head, score_logits)
+    }
+}
+
+/// `(x1, y1, x2, y2) -> (cx, cy, w, h)` on `[B, 4]`.
+pub fn xyxy_to_cxcywh(boxes: Tensor<2>) -> Tensor<2> {
+    let top_left = boxes.clone().narrow(1, 0, 2);
+    let bottom_right = boxes.narrow(1, 2, 2);
+    let centre = (top_left.clone() + bottom_right.clone()).mul_scalar(0.5);
+    Tensor::cat(vec![centre, bottom_right - top_left], 1)
+}

@@ -1,0 +1,75 @@
+//! The cached-template tracking path gives the full forward's outputs.
+
+mod common;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use common::*;
+use mixformer_model_vit::model::xyxy_to_cxcywh;
+use mixformer_model_vit::{HeadKind, MixFormer, VitConfig};
+
+fn compare_paths(model: &MixFormer, template: Tensor<4>, online: Tensor<4>, search: Tensor<4>) {
+    let full = model.forward(template.clone(), online.clone(), search.clone(), None);
+    let cache = model.encode_templates(template, online);
+    let tracked = model.track(search, &cache);
+
+    let difference = max_abs_diff(&values(tracked.boxes), &values(full.boxes_cxcywh()));
+    assert!(difference < 1e-5, "boxes differ by {difference}");
+    if let Some(scores) = tracked.scores {
+        let expected = full.score_logits.expect("both paths run the score head");
+        let difference = max_abs_diff(
+            &values(scores),
+            &values(burn::tensor::activation::sigmoid(expected)),
+        );
+        assert!(difference < 1e-5, "scores differ by {difference}");
+    }
+}
+
+#[test]
+fn cached_path_matches_full_forward_for_the_student() {
+    let device = Device::flex();
+    let model = load_fixture_model("student", &device);
+    let data = fixture_data("student");
+    let (template, online, search) = fixture_images(&data, &device);
+    compare_paths(&model, template, online, search);
+}
+
+#[test]
+fn cached_path_matches_full_forward_for_the_teacher() {
+    let device = Device::flex();
+    let model = load_fixture_model("teacher_corner_up", &device);
+    let data = fixture_data("teacher_corner_up");
+    let (template, online, search) = fixture_images(&data, &device);
+    compare_paths(&model, template, online, search);
+}
+
+#[test]
+fn cached_path_matches_for_unequal_grids_and_odd_heads() {
+    let device = Device::flex();
+    let config = VitConfig {
+        embed_dim: 24,
+        depth: 2,
+        num_heads: 3,
+        mlp_ratio: 1.0,
+        patch_size: 16,
+        template_size: 48,
+        search_size: 80,
+        head: HeadKind::Distribution { bins: 20 },
+        score_head: true,
+        drop_path_rate: 0.0,
+        layer_norm_eps: 1e-6,
+    };
+    let model = MixFormer::new(&config, &device).expect("valid config");
+    let image = |size| Tensor::<4>::random([3, 3, size, size], Distribution::Default, &device);
+    compare_paths(&model, image(48), image(48), image(80));
+}
+
+#[test]
+fn track_converts_boxes_to_centre_and_size() {
+    let device = Device::flex();
+    let boxes = Tensor::<2>::from_floats([[0.1, 0.2, 0.5, 0.8]], &device);
+    let converted = values(xyxy_to_cxcywh(boxes));
+    assert!(
+        max_abs_diff(&converted, &[0.3, 0.5, 0.4, 0.6]) < 1e-6,
+        "{converted:?}"
+    );
+}
