@@ -11,7 +11,7 @@ use crate::config::{HeadKind, VitConfig};
 use crate::heads::{CornerHead, CornerOutput, DistributionHead, DistributionOutput, ScoreHead};
 
 /// The box head of a model.
-// A model holds one head, so the variants' size difference costs nothing.
+// A model contains one head, so the variants' size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum BoxHead {
@@ -21,7 +21,7 @@ pub enum BoxHead {
     Distribution(DistributionHead),
 }
 
-/// What a box head returns.
+/// Outputs of a box head.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum HeadOutput {

@@ -15,7 +15,7 @@ pub fn sincos_table(grid: usize, dim: usize, device: &Device) -> Tensor<3> {
     Tensor::from_data(TensorData::new(values, [1, grid * grid, dim]), device)
 }
 
-/// The table of [`sincos_table`] as row-major `f32` values.
+/// Computes the table of [`sincos_table`] as row-major `f32` values.
 pub fn sincos_values(grid: usize, dim: usize) -> Vec<f32> {
     let quarter = dim / 4;
     let frequencies: Vec<f64> = (0..quarter)
