@@ -21,7 +21,10 @@ fn published_experiments_resolve_to_the_published_architectures() {
     assert_eq!(teacher, VitConfig::teacher_base());
 
     let large = vit_config(Script::MixformerVit, "teacher_mixvit_l");
-    assert_eq!((large.embed_dim, large.depth, large.num_heads), (1024, 24, 16));
+    assert_eq!(
+        (large.embed_dim, large.depth, large.num_heads),
+        (1024, 24, 16)
+    );
 
     let stage1 = vit_config(Script::Mixformer2Vit, "student_288_depth12");
     assert_eq!(stage1.depth, 12);
@@ -31,7 +34,10 @@ fn published_experiments_resolve_to_the_published_architectures() {
     let stage2b = vit_config(Script::Mixformer2VitStu, "student_288_depth8");
     assert_eq!(stage2b.depth, 8);
 
-    assert_eq!(vit_config(Script::Mixformer2VitOnline, "288_depth8_score"), VitConfig::student_base());
+    assert_eq!(
+        vit_config(Script::Mixformer2VitOnline, "288_depth8_score"),
+        VitConfig::student_base()
+    );
     assert_eq!(
         vit_config(Script::Mixformer2VitOnline, "224_depth4_mlp1_score"),
         VitConfig::student_small()
