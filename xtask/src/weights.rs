@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use mixformer_layer_surgery::surgery::{compare, remove_layers};
 use mixformer_layer_surgery::{
-    DictKey, FileFormat, StateDict, Value, WeightsLocation, find_weights, read_value, read_weights,
-    write_pth, write_safetensors,
+    DictKey, FileFormat, ReadOptions, StateDict, Value, WeightsLocation, find_weights,
+    read_value_with, read_weights_with, write_pth, write_safetensors,
 };
 
 /// Options of `cargo xtask weights`.
@@ -13,6 +13,25 @@ use mixformer_layer_surgery::{
 pub struct WeightsArgs {
     #[command(subcommand)]
     pub command: WeightsCommand,
+}
+
+/// How checkpoints are read, shared by every `weights` subcommand.
+#[derive(Debug, clap::Args)]
+pub struct ReadFlags {
+    /// Read objects of classes outside the tensor allow-list (the `settings`
+    /// object and `AverageMeter` statistics of published reference checkpoints)
+    /// as inert placeholders. Nothing is imported or run, and globals that run
+    /// code are still rejected. Written files leave the placeholders out.
+    #[arg(long)]
+    pub allow_foreign_objects: bool,
+}
+
+impl ReadFlags {
+    fn options(&self) -> ReadOptions {
+        ReadOptions {
+            allow_foreign_objects: self.allow_foreign_objects,
+        }
+    }
 }
 
 /// The `weights` subcommands. Files ending in `.safetensors` are safetensors, and
@@ -23,11 +42,18 @@ pub enum WeightsCommand {
     Inspect {
         /// Checkpoint to read (torch.save zip or legacy, or safetensors).
         file: PathBuf,
+        #[command(flatten)]
+        read: ReadFlags,
     },
     /// Convert between torch.save and safetensors, chosen by the output extension.
     /// Safetensors output keeps the weights alone. Safetensors to torch.save puts
     /// them under `net`, and torch.save to torch.save keeps every entry.
-    Convert { input: PathBuf, output: PathBuf },
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+        #[command(flatten)]
+        read: ReadFlags,
+    },
     /// Remove transformer blocks, renumber the remaining ones densely and drop
     /// the fixed positional tables (the surgery between layer removal and fine-tuning).
     RemoveLayers {
@@ -36,6 +62,8 @@ pub enum WeightsCommand {
         /// Block indices to remove, separated by commas (`INVALID_LAYERS`), e.g. 0,3,6,9.
         #[arg(long, value_delimiter = ',', required = true)]
         layers: Vec<usize>,
+        #[command(flatten)]
+        read: ReadFlags,
     },
     /// Compare the weights of two checkpoints and fail when they differ.
     Diff {
@@ -44,34 +72,49 @@ pub enum WeightsCommand {
         /// Largest absolute difference per value still counted as equal.
         #[arg(long, default_value_t = 0.0)]
         tolerance: f64,
+        #[command(flatten)]
+        read: ReadFlags,
     },
 }
 
 /// Runs one `weights` subcommand.
 pub fn run(args: &WeightsArgs) -> Result<(), String> {
     match &args.command {
-        WeightsCommand::Inspect { file } => inspect(file),
-        WeightsCommand::Convert { input, output } => convert(input, output),
+        WeightsCommand::Inspect { file, read } => inspect(file, &read.options()),
+        WeightsCommand::Convert {
+            input,
+            output,
+            read,
+        } => convert(input, output, &read.options()),
         WeightsCommand::RemoveLayers {
             input,
             output,
             layers,
-        } => remove(input, output, layers),
+            read,
+        } => remove(input, output, layers, &read.options()),
         WeightsCommand::Diff {
             expected,
             found,
             tolerance,
-        } => diff(expected, found, *tolerance),
+            read,
+        } => diff(expected, found, *tolerance, &read.options()),
     }
 }
 
-fn inspect(file: &Path) -> Result<(), String> {
-    let (format, value) = read_value(file).map_err(|error| error.to_string())?;
+fn inspect(file: &Path, options: &ReadOptions) -> Result<(), String> {
+    let (format, value) = read_value_with(file, options).map_err(|error| error.to_string())?;
     println!("{}: {format}", file.display());
     if let Some(dict) = value.as_dict() {
         println!("top-level entries:");
         for (key, item) in dict.iter() {
             println!("  {}: {}", key_text(key), summary(item));
+        }
+    }
+    let classes = value.foreign_classes();
+    if !classes.is_empty() {
+        println!("foreign objects read as placeholders:");
+        for (class, count) in &classes {
+            println!("  {class}: {count}");
         }
     }
     let (location, state_dict) =
@@ -92,8 +135,9 @@ fn inspect(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn convert(input: &Path, output: &Path) -> Result<(), String> {
-    let (input_format, value) = read_value(input).map_err(|error| error.to_string())?;
+fn convert(input: &Path, output: &Path, options: &ReadOptions) -> Result<(), String> {
+    let (input_format, value) =
+        read_value_with(input, options).map_err(|error| error.to_string())?;
     match FileFormat::from_extension(output) {
         FileFormat::Safetensors => {
             let (location, state_dict) = find_weights(&value, &input.display().to_string())
@@ -111,7 +155,7 @@ fn convert(input: &Path, output: &Path) -> Result<(), String> {
                 FileFormat::Safetensors => {
                     Value::Dict(mixformer_layer_surgery::Dict::new().with("net", value))
                 }
-                FileFormat::TorchZip | FileFormat::TorchLegacy => value,
+                FileFormat::TorchZip | FileFormat::TorchLegacy => without_foreign_objects(value),
             };
             write_pth(output, &value).map_err(|error| error.to_string())?;
             println!(
@@ -124,16 +168,24 @@ fn convert(input: &Path, output: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn remove(input: &Path, output: &Path, layers: &[usize]) -> Result<(), String> {
+fn remove(
+    input: &Path,
+    output: &Path,
+    layers: &[usize],
+    options: &ReadOptions,
+) -> Result<(), String> {
     let origin = input.display().to_string();
-    let (_, value) = read_value(input).map_err(|error| error.to_string())?;
+    let (_, value) = read_value_with(input, options).map_err(|error| error.to_string())?;
     let (location, state_dict) =
         find_weights(&value, &origin).map_err(|error| error.to_string())?;
     let (pruned, report) = remove_layers(&state_dict, layers).map_err(|error| error.to_string())?;
 
     match FileFormat::from_extension(output) {
         FileFormat::Safetensors => write_safetensors(output, &pruned),
-        _ => write_pth(output, &replace_weights(value, location, &pruned)),
+        _ => {
+            let value = without_foreign_objects(value);
+            write_pth(output, &replace_weights(value, location, &pruned))
+        }
     }
     .map_err(|error| error.to_string())?;
 
@@ -170,9 +222,28 @@ fn replace_weights(value: Value, location: WeightsLocation, weights: &StateDict)
     Value::Dict(dict)
 }
 
-fn diff(expected: &Path, found: &Path, tolerance: f64) -> Result<(), String> {
-    let expected_weights = read_weights(expected).map_err(|error| error.to_string())?;
-    let found_weights = read_weights(found).map_err(|error| error.to_string())?;
+/// Drops the foreign objects, which cannot be written, and prints each one.
+fn without_foreign_objects(mut value: Value) -> Value {
+    for (path, class) in value.remove_foreign_objects() {
+        let place = if path.is_empty() {
+            "the top-level value".to_owned()
+        } else {
+            format!("`{path}`")
+        };
+        println!("dropped {place}: a placeholder of {class}, which is not written");
+    }
+    value
+}
+
+fn diff(
+    expected: &Path,
+    found: &Path,
+    tolerance: f64,
+    options: &ReadOptions,
+) -> Result<(), String> {
+    let expected_weights =
+        read_weights_with(expected, options).map_err(|error| error.to_string())?;
+    let found_weights = read_weights_with(found, options).map_err(|error| error.to_string())?;
     let diff = compare(&expected_weights.state_dict, &found_weights.state_dict);
 
     for name in &diff.missing {
@@ -232,5 +303,6 @@ fn summary(value: &Value) -> String {
         Value::Tuple(items) => format!("tuple of {} items", items.len()),
         Value::Dict(dict) => format!("{} of {} entries", value.type_name(), dict.len()),
         Value::Tensor(tensor) => format!("tensor {} {:?}", tensor.dtype(), tensor.shape()),
+        Value::Object(object) => format!("placeholder of {}", object.qualified_name()),
     }
 }

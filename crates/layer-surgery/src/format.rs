@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
+use crate::foreign::describe_classes;
 use crate::state_dict::StateDict;
 use crate::value::Value;
 use crate::{safetensors_io, torch_legacy, torch_zip};
@@ -17,6 +18,32 @@ const BUDGET_BASE: usize = 16 << 20;
 /// Output bytes allowed per input byte. A checkpoint's values take about as much
 /// memory as its file, and the factor leaves room for shared and overlapping views.
 const BUDGET_PER_INPUT_BYTE: usize = 8;
+
+/// Options of the checkpoint readers. The default is the strict reader.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Reads objects of classes outside the tensor allow-list, such as the
+    /// `settings` object and `AverageMeter` statistics that the reference
+    /// trainers pickle, as inert [`Value::Object`] placeholders instead of
+    /// rejecting the file. Nothing is imported or executed either way, and
+    /// globals that run code (`os.system`, `builtins.eval`, `subprocess.Popen`)
+    /// are still rejected.
+    pub allow_foreign_objects: bool,
+}
+
+impl ReadOptions {
+    /// Options that accept only what tensor files need.
+    pub fn strict() -> Self {
+        ReadOptions::default()
+    }
+
+    /// Options that read foreign objects as placeholders.
+    pub fn allowing_foreign_objects() -> Self {
+        ReadOptions {
+            allow_foreign_objects: true,
+        }
+    }
+}
 
 /// A checkpoint file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +100,19 @@ fn budget(input_len: u64) -> usize {
 /// Reads a checkpoint of any supported format into a value tree. A safetensors
 /// file becomes an `OrderedDict` of its tensors.
 pub fn read_value(path: &Path) -> Result<(FileFormat, Value)> {
+    read_value_with(path, &ReadOptions::strict())
+}
+
+/// Reads a checkpoint as [`read_value`] does, with `options`. When foreign
+/// objects were read, a warning lists their classes.
+pub fn read_value_with(path: &Path, options: &ReadOptions) -> Result<(FileFormat, Value)> {
     let origin = path.display().to_string();
+    let (format, value) = read_file(path, &origin, options)?;
+    warn_about_foreign_objects(&value, &origin);
+    Ok((format, value))
+}
+
+fn read_file(path: &Path, origin: &str, options: &ReadOptions) -> Result<(FileFormat, Value)> {
     let file = File::open(path).map_err(|source| Error::io("open", path, source))?;
     let file_len = file
         .metadata()
@@ -81,16 +120,16 @@ pub fn read_value(path: &Path) -> Result<(FileFormat, Value)> {
         .len();
     let mut head = [0u8; 512];
     let head_len = read_head(&file, &mut head).map_err(|source| Error::io("read", path, source))?;
-    let format = detect_or_explain(&head[..head_len], &origin)?;
+    let format = detect_or_explain(&head[..head_len], origin)?;
     let value = match format {
         // The zip reader seeks through the file and loads each storage once.
         FileFormat::TorchZip => {
             let reader = BufReader::new(file);
-            torch_zip::read(reader, &origin, budget(file_len))?
+            torch_zip::read(reader, origin, budget(file_len), options)?
         }
         FileFormat::TorchLegacy | FileFormat::Safetensors => {
             let data = std::fs::read(path).map_err(|source| Error::io("read", path, source))?;
-            return read_value_bytes_from(&data, &origin);
+            return read_value_bytes_from(&data, origin, options);
         }
     };
     Ok((format, value))
@@ -98,18 +137,42 @@ pub fn read_value(path: &Path) -> Result<(FileFormat, Value)> {
 
 /// Reads a checkpoint held in memory, as [`read_value`] reads a file.
 pub fn read_value_bytes(data: &[u8]) -> Result<(FileFormat, Value)> {
-    read_value_bytes_from(data, "<memory>")
+    read_value_bytes_from(data, "<memory>", &ReadOptions::strict())
 }
 
-fn read_value_bytes_from(data: &[u8], origin: &str) -> Result<(FileFormat, Value)> {
+/// Reads a checkpoint held in memory, as [`read_value_with`] reads a file.
+pub fn read_value_bytes_with(data: &[u8], options: &ReadOptions) -> Result<(FileFormat, Value)> {
+    let (format, value) = read_value_bytes_from(data, "<memory>", options)?;
+    warn_about_foreign_objects(&value, "<memory>");
+    Ok((format, value))
+}
+
+fn read_value_bytes_from(
+    data: &[u8],
+    origin: &str,
+    options: &ReadOptions,
+) -> Result<(FileFormat, Value)> {
     let format = detect_or_explain(data, origin)?;
     let budget = budget(data.len() as u64);
     let value = match format {
-        FileFormat::TorchZip => torch_zip::read(Cursor::new(data), origin, budget)?,
-        FileFormat::TorchLegacy => torch_legacy::read(data, origin, budget)?,
+        FileFormat::TorchZip => torch_zip::read(Cursor::new(data), origin, budget, options)?,
+        FileFormat::TorchLegacy => torch_legacy::read(data, origin, budget, options)?,
         FileFormat::Safetensors => safetensors_io::read(data, origin)?.to_value(),
     };
     Ok((format, value))
+}
+
+fn warn_about_foreign_objects(value: &Value, origin: &str) {
+    let classes = value.foreign_classes();
+    if classes.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        file = %origin,
+        objects = classes.values().sum::<usize>(),
+        classes = %describe_classes(&classes),
+        "read objects of foreign classes as placeholders; they carry data only"
+    );
 }
 
 fn read_head(mut file: &File, head: &mut [u8]) -> std::io::Result<usize> {

@@ -11,6 +11,7 @@ mod atomic;
 mod checkpoint;
 mod dtype;
 mod error;
+mod foreign;
 mod format;
 mod manager;
 mod optimizer;
@@ -28,9 +29,10 @@ pub use atomic::{TEMPORARY_SUFFIX, temporary_path, write_atomically};
 pub use checkpoint::{Checkpoint, checkpoint_file_name};
 pub use dtype::DType;
 pub use error::{Error, Result};
+pub use foreign::ForeignObject;
 pub use format::{
-    FileFormat, pth_bytes, read_safetensors, read_value, read_value_bytes, safetensors_bytes,
-    write_pth, write_safetensors,
+    FileFormat, ReadOptions, pth_bytes, read_safetensors, read_value, read_value_bytes,
+    read_value_bytes_with, read_value_with, safetensors_bytes, write_pth, write_safetensors,
 };
 pub use manager::{CheckpointManager, parse_checkpoint_epoch};
 pub use optimizer::{AdamWGroup, AdamWParameterState, AdamWState};
@@ -39,4 +41,4 @@ pub use state_dict::StateDict;
 pub use surgery::{MismatchReport, SurgeryReport};
 pub use tensor::{Element, Tensor, checked_numel};
 pub use value::{Dict, DictKey, Value};
-pub use weights::{Weights, WeightsLocation, find_weights, read_weights};
+pub use weights::{Weights, WeightsLocation, find_weights, read_weights, read_weights_with};

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::format::ReadOptions;
 use crate::pickle::{self, Obj, Origin, StorageRef, StorageSource, Unpickled};
 use crate::torch_zip::swap_byte_order;
 use crate::value::Value;
@@ -29,8 +30,14 @@ pub(crate) fn looks_legacy(data: &[u8]) -> bool {
 }
 
 /// Reads a legacy `torch.save` file held in memory.
-pub(crate) fn read(data: &[u8], origin: &str, budget: usize) -> Result<Value> {
-    let magic = run(data, 0, origin, "magic number")?;
+pub(crate) fn read(
+    data: &[u8],
+    origin: &str,
+    budget: usize,
+    options: &ReadOptions,
+) -> Result<Value> {
+    let strict = ReadOptions::default();
+    let magic = run(data, 0, origin, "magic number", &strict)?;
     match &magic.objects[magic.root] {
         Obj::BigInt(bytes) if bytes[..] == MAGIC_NUMBER => {}
         _ => {
@@ -41,7 +48,7 @@ pub(crate) fn read(data: &[u8], origin: &str, budget: usize) -> Result<Value> {
         }
     }
 
-    let protocol = run(data, magic.end, origin, "protocol version")?;
+    let protocol = run(data, magic.end, origin, "protocol version", &strict)?;
     match protocol.objects[protocol.root] {
         Obj::Int(PROTOCOL_VERSION) => {}
         Obj::Int(other) => {
@@ -58,12 +65,12 @@ pub(crate) fn read(data: &[u8], origin: &str, budget: usize) -> Result<Value> {
         }
     }
 
-    let system = run(data, protocol.end, origin, "system information")?;
+    let system = run(data, protocol.end, origin, "system information", &strict)?;
     let big_endian = is_big_endian(&system);
 
     let object_part = format!("pickle at byte {}", system.end);
-    let object = run(data, system.end, origin, &object_part)?;
-    let keys = run(data, object.end, origin, "storage key list")?;
+    let object = run(data, system.end, origin, &object_part, options)?;
+    let keys = run(data, object.end, origin, "storage key list", &strict)?;
     let storages = read_storages(data, &object, &keys, big_endian, origin)?;
 
     let mut source = LegacyStorages { storages, origin };
@@ -74,8 +81,14 @@ pub(crate) fn read(data: &[u8], origin: &str, budget: usize) -> Result<Value> {
     pickle::to_value(&object, &mut source, budget, &origin)
 }
 
-fn run(data: &[u8], start: usize, origin: &str, part: &str) -> Result<Unpickled> {
-    pickle::unpickle(data, start).map_err(|source| Error::Pickle {
+fn run(
+    data: &[u8],
+    start: usize,
+    origin: &str,
+    part: &str,
+    options: &ReadOptions,
+) -> Result<Unpickled> {
+    pickle::unpickle_with(data, start, options).map_err(|source| Error::Pickle {
         origin: origin.to_owned(),
         part: part.to_owned(),
         source,
@@ -212,13 +225,19 @@ mod tests {
     fn storage_view_offsets_add_up() {
         let data = storage_view_file(6);
         assert!(looks_legacy(&data));
-        let value = read(&data, "memory", 1 << 20).unwrap();
+        let value = read(&data, "memory", 1 << 20, &ReadOptions::strict()).unwrap();
         assert_eq!(value.as_tensor().unwrap().to_f32_vec(), vec![3.0, 4.0]);
     }
 
     #[test]
     fn storage_count_must_match_pickle() {
-        let error = read(&storage_view_file(5), "memory", 1 << 20).unwrap_err();
+        let error = read(
+            &storage_view_file(5),
+            "memory",
+            1 << 20,
+            &ReadOptions::strict(),
+        )
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "memory: storage '7' records 5 elements, the pickle declares 6"

@@ -10,6 +10,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
 
 use crate::error::{Error, Result};
+use crate::format::ReadOptions;
 use crate::pickle::{self, Origin, StorageRef, StorageSource};
 use crate::value::Value;
 
@@ -21,7 +22,12 @@ const PADDING_HEADER_ID: u16 = u16::from_le_bytes(*b"FB");
 const FORMAT_VERSION: &[u8] = b"3\n";
 
 /// Reads a zip-format `torch.save` file.
-pub(crate) fn read<R: Read + Seek>(mut reader: R, origin: &str, budget: usize) -> Result<Value> {
+pub(crate) fn read<R: Read + Seek>(
+    mut reader: R,
+    origin: &str,
+    budget: usize,
+    options: &ReadOptions,
+) -> Result<Value> {
     let file_len = reader
         .seek(SeekFrom::End(0))
         .and_then(|len| reader.seek(SeekFrom::Start(0)).map(|_| len))
@@ -58,11 +64,12 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, origin: &str, budget: usize) -
         }
     };
 
-    let unpickled = pickle::unpickle(&pickle_bytes, 0).map_err(|source| Error::Pickle {
-        origin: origin.to_owned(),
-        part: pickle_name.clone(),
-        source,
-    })?;
+    let unpickled =
+        pickle::unpickle_with(&pickle_bytes, 0, options).map_err(|source| Error::Pickle {
+            origin: origin.to_owned(),
+            part: pickle_name.clone(),
+            source,
+        })?;
     let mut storages = ZipStorages {
         archive,
         prefix,

@@ -5,12 +5,15 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::foreign::ForeignObject;
 use crate::tensor::Tensor;
 
 /// A Python value read from or written to a checkpoint.
 ///
-/// Python `bytes` are kept so that files holding them round-trip. Sets, custom
-/// classes and functions have no variant, and the reader rejects them.
+/// Python `bytes` are kept so that files holding them round-trip. Instances of
+/// other classes, sets and functions are rejected by the default reader. With
+/// foreign objects allowed they are read as inert [`Value::Object`] placeholders,
+/// which the writers reject.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     None,
@@ -23,6 +26,8 @@ pub enum Value {
     Tuple(Vec<Value>),
     Dict(Dict),
     Tensor(Tensor),
+    /// A placeholder for an object of a class outside the tensor allow-list.
+    Object(Box<ForeignObject>),
 }
 
 /// A dictionary key: Python checkpoints use strings, and integers for the
@@ -168,6 +173,7 @@ impl Value {
             Value::Dict(dict) if dict.is_ordered() => "OrderedDict",
             Value::Dict(_) => "dict",
             Value::Tensor(_) => "Tensor",
+            Value::Object(_) => "foreign object",
         }
     }
 
@@ -266,6 +272,12 @@ impl Value {
             Value::Str(text) => serde_json::Value::String(text.clone()),
             Value::Bytes(_) => return Err(unrepresentable("bytes")),
             Value::Tensor(_) => return Err(unrepresentable("tensor")),
+            Value::Object(object) => {
+                return Err(unrepresentable(&format!(
+                    "foreign object `{}`",
+                    object.qualified_name()
+                )));
+            }
             Value::List(items) | Value::Tuple(items) => serde_json::Value::Array(
                 items
                     .iter()

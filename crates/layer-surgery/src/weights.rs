@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::format::{FileFormat, read_value};
+use crate::format::{FileFormat, ReadOptions, read_value_with};
 use crate::state_dict::StateDict;
 use crate::surgery::{SurgeryReport, strip_module_prefix};
 use crate::value::{DictKey, Value};
@@ -92,8 +92,15 @@ pub fn find_weights(value: &Value, origin: &str) -> Result<(WeightsLocation, Sta
 /// Reads the weights of a checkpoint file of any supported format and strips
 /// `module.` prefixes.
 pub fn read_weights(path: &Path) -> Result<Weights> {
+    read_weights_with(path, &ReadOptions::strict())
+}
+
+/// Reads the weights as [`read_weights`] does, with `options`. With foreign
+/// objects allowed, the weights of a published reference checkpoint load
+/// although its `settings` and `stats` entries pickle trainer objects.
+pub fn read_weights_with(path: &Path, options: &ReadOptions) -> Result<Weights> {
     let origin = path.display().to_string();
-    let (format, value) = read_value(path)?;
+    let (format, value) = read_value_with(path, options)?;
     let (location, raw) = find_weights(&value, &origin)?;
     let (state_dict, prefix_report) = strip_module_prefix(&raw)?;
     if !prefix_report.renamed.is_empty() {

@@ -40,6 +40,10 @@ impl Machine<'_> {
                 existing.extend_from_slice(items);
                 Ok(())
             }
+            Obj::Foreign(object) if object.args.is_some() => {
+                object.list_items.extend_from_slice(items);
+                Ok(())
+            }
             _ => Err(self.invalid(format!("cannot append to a {type_name}"))),
         }
     }
@@ -53,8 +57,10 @@ impl Machine<'_> {
             pairs.push((self.dict_key(pair[0])?, pair[1]));
         }
         let type_name = self.objects[dict].type_name();
-        let Obj::Dict(target) = &mut self.objects[dict] else {
-            return Err(self.invalid(format!("cannot set items of a {type_name}")));
+        let target = match &mut self.objects[dict] {
+            Obj::Dict(target) => target,
+            Obj::Foreign(object) if object.args.is_some() => &mut object.dict_items,
+            _ => return Err(self.invalid(format!("cannot set items of a {type_name}"))),
         };
         for (key, value) in pairs {
             target.set(key, value);

@@ -3,9 +3,10 @@
 
 use super::PickleError;
 use super::machine::Unpickled;
-use super::objects::{Id, Obj, StorageRef};
+use super::objects::{ForeignObj, Id, Obj, StorageRef};
 use super::strided;
 use crate::error::{Error, Result};
+use crate::foreign::ForeignObject;
 use crate::tensor::Tensor;
 use crate::value::{Dict, Value};
 
@@ -53,6 +54,7 @@ pub(crate) fn to_value(
         source,
         budget,
         origin,
+        allow_foreign: unpickled.allow_foreign,
     };
     converter.value(unpickled.root, 0)
 }
@@ -63,6 +65,7 @@ struct Converter<'a> {
     source: &'a mut dyn StorageSource,
     budget: usize,
     origin: &'a Origin<'a>,
+    allow_foreign: bool,
 }
 
 impl Converter<'_> {
@@ -121,6 +124,13 @@ impl Converter<'_> {
                 }
                 Value::Dict(out)
             }
+            Obj::Global(global) if self.allow_foreign => {
+                let qualified = global.qualified_name();
+                let (module, name) = qualified.rsplit_once('.').unwrap_or(("", &qualified));
+                self.charge(qualified.len())?;
+                Value::Object(Box::new(ForeignObject::reference(module, name)))
+            }
+            Obj::Foreign(object) => self.foreign(object, depth)?,
             Obj::Global(global) => {
                 return Err(self.origin.error(format!(
                     "{} is used as a value; only tensors, numbers, strings and containers are read",
@@ -153,6 +163,29 @@ impl Converter<'_> {
                 Value::Tensor(Tensor::from_bytes(storage.dtype, shape, data)?)
             }
         })
+    }
+
+    fn foreign(&mut self, object: &ForeignObj, depth: usize) -> Result<Value> {
+        self.charge(object.module.len() + object.name.len())?;
+        let mut converted = ForeignObject::reference(object.module.clone(), object.name.clone());
+        if let Some(args) = &object.args {
+            converted.args = Some(self.values(args, depth)?);
+        }
+        if let Some(kwargs) = object.kwargs {
+            // The unpickler accepted only a dict here.
+            if let Value::Dict(kwargs) = self.value(kwargs, depth + 1)? {
+                converted.kwargs = kwargs;
+            }
+        }
+        if let Some(state) = object.state {
+            converted.state = Some(self.value(state, depth + 1)?);
+        }
+        converted.list_items = self.values(&object.list_items, depth)?;
+        for (key, item) in &object.dict_items.entries {
+            let item = self.value(*item, depth + 1)?;
+            converted.dict_items.insert(key.clone(), item);
+        }
+        Ok(Value::Object(Box::new(converted)))
     }
 
     fn values(&mut self, items: &[Id], depth: usize) -> Result<Vec<Value>> {

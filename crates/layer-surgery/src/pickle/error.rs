@@ -38,6 +38,32 @@ pub enum PickleError {
         name: String,
     },
 
+    /// A global outside the allow-list that foreign objects would accept.
+    #[error(
+        "byte {offset}: global `{module}.{name}` is not allowed; tensor files reference only \
+         collections.OrderedDict, the torch._utils tensor rebuild functions and torch storage \
+         types. If this is a checkpoint that pickles trainer objects (a `settings` object, \
+         statistics), read it with foreign objects allowed (`--allow-foreign-objects`), which \
+         reads such objects as inert placeholders"
+    )]
+    ForeignGlobal {
+        offset: usize,
+        module: String,
+        name: String,
+    },
+
+    /// A global rejected even with foreign objects allowed. `global` is
+    /// `module.name`, kept in one string so that the error stays small.
+    #[error(
+        "byte {offset}: global `{global}` is not allowed, even with foreign objects allowed, \
+         because {reason}; this file may carry code and was not loaded"
+    )]
+    DeniedGlobal {
+        offset: usize,
+        global: String,
+        reason: &'static str,
+    },
+
     #[error("byte {offset}: {opcode}: {detail}")]
     Invalid {
         offset: usize,

@@ -1,12 +1,15 @@
 //! The restricted unpickler: a stack machine that builds objects from the
 //! opcodes tensor files use and rejects everything else. It never calls
 //! Python code, and [`super::reduce`] interprets the few allowed globals.
+//! With foreign objects allowed, [`super::foreign`] records other classes as
+//! inert placeholders.
 
 use std::collections::HashMap;
 
 use super::PickleError;
-use super::objects::{Global, Id, Obj, StorageRef};
+use super::objects::{Id, Obj, StorageRef};
 use super::opcodes as op;
+use crate::format::ReadOptions;
 
 /// Maximum `MARK` nesting. Checkpoints nest a handful of containers, and the
 /// limit bounds the mark stack of a hostile file.
@@ -21,6 +24,8 @@ pub(crate) struct Unpickled {
     pub storages: Vec<StorageRef>,
     /// Offset just past the `STOP` opcode, where the next pickle of a legacy file starts.
     pub end: usize,
+    /// Whether the arena may contain foreign objects, which convert to placeholders.
+    pub allow_foreign: bool,
 }
 
 pub(super) const NONE_ID: Id = 0;
@@ -28,8 +33,18 @@ pub(super) const FALSE_ID: Id = 1;
 pub(super) const TRUE_ID: Id = 2;
 const EMPTY_TUPLE_ID: Id = 3;
 
-/// Runs the pickle that starts at `data[start]`.
+/// Runs the pickle that starts at `data[start]` with the strict allow-list.
+#[cfg(test)]
 pub(crate) fn unpickle(data: &[u8], start: usize) -> Result<Unpickled, PickleError> {
+    unpickle_with(data, start, &ReadOptions::default())
+}
+
+/// Runs the pickle that starts at `data[start]`.
+pub(crate) fn unpickle_with(
+    data: &[u8],
+    start: usize,
+    options: &ReadOptions,
+) -> Result<Unpickled, PickleError> {
     let mut machine = Machine {
         data,
         pos: start,
@@ -46,6 +61,7 @@ pub(crate) fn unpickle(data: &[u8], start: usize) -> Result<Unpickled, PickleErr
         memo: HashMap::new(),
         storages: Vec::new(),
         storage_index: HashMap::new(),
+        allow_foreign: options.allow_foreign_objects,
     };
     let root = machine.run()?;
     Ok(Unpickled {
@@ -53,6 +69,7 @@ pub(crate) fn unpickle(data: &[u8], start: usize) -> Result<Unpickled, PickleErr
         root,
         storages: machine.storages,
         end: machine.pos,
+        allow_foreign: options.allow_foreign_objects,
     })
 }
 
@@ -67,6 +84,7 @@ pub(crate) struct Machine<'a> {
     pub(super) memo: HashMap<u32, Id>,
     pub(super) storages: Vec<StorageRef>,
     pub(super) storage_index: HashMap<String, usize>,
+    pub(super) allow_foreign: bool,
 }
 
 impl<'a> Machine<'a> {
@@ -297,12 +315,27 @@ impl<'a> Machine<'a> {
             op::BUILD => {
                 let state = self.pop()?;
                 let target = self.top()?;
-                self.build(target, state)?;
+                if matches!(self.objects[target], Obj::Foreign(_)) {
+                    self.build_foreign(target, state)?;
+                } else {
+                    self.build(target, state)?;
+                }
             }
             op::BINPERSID => {
                 let pid = self.pop()?;
                 let storage = self.persistent_load(pid)?;
                 self.push(Obj::Storage(storage));
+            }
+            op::NEWOBJ
+            | op::NEWOBJ_EX
+            | op::INST
+            | op::OBJ
+            | op::EMPTY_SET
+            | op::ADDITEMS
+            | op::FROZENSET
+                if self.allow_foreign =>
+            {
+                self.foreign_step(code)?;
             }
             _ => return Err(self.rejected(code)),
         }
@@ -313,7 +346,8 @@ impl<'a> Machine<'a> {
         let reason = match code {
             op::PERSID => "torch.save writes binary persistent ids (BINPERSID) only",
             op::INST | op::OBJ | op::NEWOBJ | op::NEWOBJ_EX => {
-                "it creates instances of arbitrary classes"
+                "it creates instances of arbitrary classes (allow foreign objects to read them \
+                 as placeholders)"
             }
             op::EXT1 | op::EXT2 | op::EXT4 => "it refers to the copyreg extension registry",
             op::EMPTY_SET | op::ADDITEMS | op::FROZENSET => "sets do not occur in tensor files",
@@ -358,7 +392,7 @@ impl<'a> Machine<'a> {
         self.marks.last().copied().unwrap_or(0)
     }
 
-    fn pop(&mut self) -> Result<Id, PickleError> {
+    pub(super) fn pop(&mut self) -> Result<Id, PickleError> {
         if self.stack.len() <= self.stack_floor() {
             return Err(self.invalid("the stack is empty".into()));
         }
@@ -379,7 +413,7 @@ impl<'a> Machine<'a> {
         Ok(self.stack.split_off(self.stack.len() - count))
     }
 
-    fn pop_mark(&mut self) -> Result<Vec<Id>, PickleError> {
+    pub(super) fn pop_mark(&mut self) -> Result<Vec<Id>, PickleError> {
         let mark = self
             .marks
             .pop()
@@ -388,12 +422,8 @@ impl<'a> Machine<'a> {
     }
 
     fn global(&mut self, module: &str, name: &str) -> Result<(), PickleError> {
-        let global = Global::lookup(module, name).ok_or_else(|| PickleError::ForbiddenGlobal {
-            offset: self.op_start,
-            module: module.to_owned(),
-            name: name.to_owned(),
-        })?;
-        self.push(Obj::Global(global));
+        let global = self.global_object(module, name)?;
+        self.stack.push(global);
         Ok(())
     }
 }

@@ -31,6 +31,9 @@ pub(crate) enum Obj {
     Global(Global),
     Storage(StorageSlice),
     Tensor(Box<TensorView>),
+    /// A class outside the allow-list or an object made from one, built only
+    /// when foreign objects are allowed.
+    Foreign(Box<ForeignObj>),
 }
 
 impl Obj {
@@ -48,6 +51,8 @@ impl Obj {
             Obj::Global(_) => "global",
             Obj::Storage(_) => "storage",
             Obj::Tensor(_) => "Tensor",
+            Obj::Foreign(object) if object.args.is_none() => "foreign class",
+            Obj::Foreign(_) => "foreign object",
         }
     }
 }
@@ -76,6 +81,39 @@ impl DictObj {
         }
         self.index.insert(key.clone(), self.entries.len());
         self.entries.push((key, value));
+    }
+}
+
+/// The arena form of [`crate::ForeignObject`]: the class name and the ids of
+/// what the pickle applied to it.
+#[derive(Debug)]
+pub(crate) struct ForeignObj {
+    pub module: String,
+    pub name: String,
+    /// `None` for the class itself, the call's arguments for an object made from it.
+    pub args: Option<Vec<Id>>,
+    /// The keyword-argument dict of `NEWOBJ_EX`.
+    pub kwargs: Option<Id>,
+    pub state: Option<Id>,
+    pub list_items: Vec<Id>,
+    pub dict_items: DictObj,
+}
+
+impl ForeignObj {
+    pub(crate) fn class(module: String, name: String) -> Self {
+        ForeignObj {
+            module,
+            name,
+            args: None,
+            kwargs: None,
+            state: None,
+            list_items: Vec::new(),
+            dict_items: DictObj::default(),
+        }
+    }
+
+    pub(crate) fn qualified_name(&self) -> String {
+        format!("{}.{}", self.module, self.name)
     }
 }
 

@@ -10,6 +10,10 @@ impl Machine<'_> {
     /// Applies an allowed callable to its argument tuple.
     pub(super) fn reduce(&mut self, callable: Id, arguments: Id) -> Result<Id, PickleError> {
         let Obj::Global(global) = self.objects[callable] else {
+            if matches!(self.objects[callable], Obj::Foreign(_)) {
+                let arguments = self.tuple_items(arguments, "REDUCE arguments")?;
+                return self.instantiate(callable, arguments, None);
+            }
             return Err(self.invalid(format!(
                 "cannot call a {}",
                 self.objects[callable].type_name()

@@ -62,6 +62,17 @@ impl<'a> Writer<'a> {
             Value::Tuple(items) => self.tuple(items, depth)?,
             Value::Dict(dict) => self.dict(dict, depth)?,
             Value::Tensor(tensor) => self.tensor(tensor),
+            // Writing the placeholder back would make torch.load import the class.
+            Value::Object(object) => {
+                return Err(Error::invalid_checkpoint(
+                    "<value>",
+                    format!(
+                        "the foreign object `{}` is a placeholder and cannot be written; remove \
+                         it first (Value::remove_foreign_objects)",
+                        object.qualified_name()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
