@@ -87,4 +87,53 @@ pub enum DistillError {
     /// Epoch 0 given to a schedule whose epochs are 1-based.
     #[error("remove-rate schedule: epoch 0 is invalid, epochs are numbered from 1")]
     EpochZero,
+
+    /// A model whose box head cannot play its role in an actor.
+    #[error(
+        "{actor}: the {role} has {found}, but this stage needs {expected}; check the {role}'s \
+         MODEL.HEAD_TYPE"
+    )]
+    HeadMismatch {
+        actor: &'static str,
+        role: &'static str,
+        expected: &'static str,
+        found: &'static str,
+    },
+
+    /// A student without the score head in the score stage.
+    #[error(
+        "{actor}: the student has no score head; build it from a mixformer2_vit_online \
+         experiment"
+    )]
+    MissingScoreHead { actor: &'static str },
+
+    /// A score-stage batch without labels.
+    #[error(
+        "{actor}: the batch has no labels, but the score head is trained against one label per \
+         sample (1 positive, 0 negative); sample it with DATA.SAMPLER_MODE trident_pro"
+    )]
+    MissingLabels { actor: &'static str },
+
+    /// Batch inputs that hold different numbers of samples.
+    #[error(
+        "{actor}: {input} has {found} samples but the search images have {expected}, and every \
+         input of a batch must have the same samples"
+    )]
+    BatchSize {
+        actor: &'static str,
+        input: &'static str,
+        found: usize,
+        expected: usize,
+    },
+
+    /// A block listed for removal that the student does not have.
+    #[error(
+        "{actor}: TRAIN.REMOVE_LAYERS lists block {index}, but the student has {depth} blocks; \
+         use indices below {depth}"
+    )]
+    RemoveLayerOutOfRange {
+        actor: &'static str,
+        index: usize,
+        depth: usize,
+    },
 }

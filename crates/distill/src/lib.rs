@@ -7,10 +7,13 @@
 //! - [`feature`]: feature distillation between chosen block outputs.
 //! - [`bce`]: the score head's loss.
 //! - [`schedule`]: the remove rate of progressive layer removal.
+//! - [`actors`]: one actor per training stage, owning its forward pass and losses.
 //!
-//! Every loss checks its input shapes and returns [`DistillError`] on a mismatch. The crate
-//! depends on `burn` and `thiserror` only; backends are chosen by the tensors' device.
+//! Every loss checks its input shapes and returns [`DistillError`] on a mismatch. The losses
+//! depend on `burn` alone and the actors also on `mixformer-model-vit`. Backends are chosen
+//! by the tensors' device.
 
+pub mod actors;
 pub mod bce;
 pub mod boxes;
 mod check;
@@ -25,6 +28,7 @@ pub mod schedule;
 #[cfg(test)]
 mod test_util;
 
+pub use actors::{Actor, ActorOutput, TrainBatch};
 pub use bce::bce_with_logits_loss;
 pub use boxes::{
     box_cxcywh_to_xyxy, box_xywh_to_xyxy, box_xyxy_to_cxcywh, clamp_boxes_to_unit,
