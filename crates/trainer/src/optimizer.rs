@@ -1,0 +1,365 @@
+//! AdamW over two parameter groups, with its state in the layout of
+//! `torch.optim.AdamW.state_dict()`.
+//!
+//! Each parameter is updated by burn's [`AdamW`] step. The moments are kept
+//! here, by PyTorch key, rather than in burn's `ModuleOptimizer`, because a
+//! checkpoint must hold them in PyTorch's layout (per parameter id over the
+//! groups, `Linear` weights transposed) and burn's optimiser record keys them
+//! by run-specific parameter ids in fields that are private to burn.
+
+use std::collections::HashMap;
+
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::optim::{AdamW, AdamWConfig, AdamWState as BurnAdamWState, AdaptiveMomentumState};
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use mixformer_layer_surgery::{AdamWGroup, AdamWParameterState, AdamWState, Tensor as Stored};
+
+use crate::TrainError;
+use crate::params::{Group, ParamInfo};
+
+/// PyTorch's AdamW betas, as the reference uses them.
+pub const BETAS: (f64, f64) = (0.9, 0.999);
+/// PyTorch's AdamW epsilon, as the reference uses it.
+pub const EPSILON: f64 = 1e-8;
+
+/// Learning rates of the two groups for one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupRates {
+    /// Rate of the head group (`LR` times the schedule's factor).
+    pub head: f64,
+    /// Rate of the backbone group (`LR * BACKBONE_MULTIPLIER` times the factor).
+    pub backbone: f64,
+}
+
+impl GroupRates {
+    /// The rate of `group`.
+    pub fn of(&self, group: Group) -> f64 {
+        match group {
+            Group::Head => self.head,
+            Group::Backbone => self.backbone,
+        }
+    }
+}
+
+/// Running moments of one parameter, flattened, in burn's layout.
+#[derive(Debug, Clone)]
+struct Moments {
+    step: usize,
+    exp_avg: Tensor<1>,
+    exp_avg_sq: Tensor<1>,
+}
+
+/// AdamW with a head group and a backbone group; frozen parameters are in neither.
+#[derive(Debug, Clone)]
+pub struct GroupedAdamW {
+    adamw: AdamWConfig,
+    weight_decay: f64,
+    params: Vec<ParamInfo>,
+    moments: HashMap<String, Moments>,
+    base_rates: GroupRates,
+    rates: GroupRates,
+}
+
+impl GroupedAdamW {
+    /// Creates the optimiser for the trained entries of `params`, with
+    /// `base_rates` before any schedule.
+    pub fn new(params: Vec<ParamInfo>, weight_decay: f64, base_rates: GroupRates) -> Self {
+        let adamw = AdamWConfig::new()
+            .with_beta_1(BETAS.0 as f32)
+            .with_beta_2(BETAS.1 as f32)
+            .with_epsilon(EPSILON as f32)
+            .with_weight_decay(weight_decay as f32);
+        Self {
+            adamw,
+            weight_decay,
+            params,
+            moments: HashMap::new(),
+            base_rates,
+            rates: base_rates,
+        }
+    }
+
+    /// The parameters the optimiser knows, trained or not.
+    pub fn params(&self) -> &[ParamInfo] {
+        &self.params
+    }
+
+    /// The current learning rates.
+    pub fn rates(&self) -> GroupRates {
+        self.rates
+    }
+
+    /// Sets the learning rates of the following steps.
+    pub fn set_rates(&mut self, rates: GroupRates) {
+        self.rates = rates;
+    }
+
+    /// Applies one update to every trained parameter that has a gradient in
+    /// `grads`; other parameters are returned untouched.
+    pub fn step<M: Module>(&mut self, module: M, grads: &mut GradientsParams) -> M {
+        let by_id: HashMap<ParamId, &ParamInfo> = self
+            .params
+            .iter()
+            .filter(|info| info.trained)
+            .map(|info| (info.id, info))
+            .collect();
+        let mut updater = Updater {
+            optimizer: self.adamw.build(),
+            by_id,
+            moments: &mut self.moments,
+            grads,
+            rates: self.rates,
+        };
+        module.map(&mut updater)
+    }
+
+    /// The update count and moments of a parameter, in burn's layout, if it
+    /// was updated at least once.
+    pub fn moments_of(&self, key: &str) -> Option<(usize, Vec<f32>, Vec<f32>)> {
+        let moments = self.moments.get(key)?;
+        Some((
+            moments.step,
+            to_vec(moments.exp_avg.clone()),
+            to_vec(moments.exp_avg_sq.clone()),
+        ))
+    }
+
+    /// The state as `torch.optim.AdamW.state_dict()` lays it out: the head
+    /// group then the backbone group, parameters numbered consecutively in
+    /// that order, named in `param_names`, moments in PyTorch's layout.
+    pub fn state(&self) -> Result<AdamWState, TrainError> {
+        let mut state = AdamWState::default();
+        let mut next_id = 0i64;
+        for group in [Group::Head, Group::Backbone] {
+            let mut ids = Vec::new();
+            let mut names = Vec::new();
+            for info in self.trained_in(group) {
+                if let Some(moments) = self.moments.get(&info.key) {
+                    state.state.push((next_id, stored_moments(info, moments)?));
+                }
+                ids.push(next_id);
+                names.push(info.key.clone());
+                next_id += 1;
+            }
+            state.param_groups.push(AdamWGroup {
+                lr: self.rates.of(group),
+                initial_lr: Some(self.base_rates.of(group)),
+                betas: BETAS,
+                eps: EPSILON,
+                weight_decay: self.weight_decay,
+                amsgrad: false,
+                params: ids,
+                param_names: names,
+            });
+        }
+        Ok(state)
+    }
+
+    /// Restores the moments and learning rates saved by [`GroupedAdamW::state`].
+    ///
+    /// Parameters are matched by name; the groups must hold the same trained
+    /// parameters with the same shapes, or the error lists what differs.
+    pub fn load_state(
+        &mut self,
+        state: &AdamWState,
+        device: &Device,
+        origin: &str,
+    ) -> Result<(), TrainError> {
+        let fail = |message: String| TrainError::Resume {
+            path: origin.into(),
+            message,
+        };
+        if state.param_groups.len() != 2 {
+            return Err(fail(format!(
+                "the optimiser state has {} parameter groups, expected 2 (head, backbone)",
+                state.param_groups.len()
+            )));
+        }
+        let mut by_id: HashMap<i64, &AdamWParameterState> = HashMap::new();
+        for (id, moments) in &state.state {
+            by_id.insert(*id, moments);
+        }
+        let mut moments = HashMap::new();
+        let mut rates = [0.0; 2];
+        for (position, group) in [Group::Head, Group::Backbone].into_iter().enumerate() {
+            let saved = &state.param_groups[position];
+            let expected: Vec<&String> = self.trained_in(group).map(|info| &info.key).collect();
+            let names: Vec<&String> = saved.param_names.iter().collect();
+            if names != expected {
+                return Err(fail(format!(
+                    "the {group:?} group of the optimiser state names {} parameters, the model \
+                     trains {}; the checkpoint belongs to another stage or another freezing",
+                    names.len(),
+                    expected.len()
+                )));
+            }
+            rates[position] = saved.lr;
+            for (id, key) in saved.params.iter().zip(&saved.param_names) {
+                let Some(saved_moments) = by_id.get(id) else {
+                    continue;
+                };
+                let info = self
+                    .params
+                    .iter()
+                    .find(|info| &info.key == key)
+                    .ok_or_else(|| fail(format!("no parameter {key} in the model")))?;
+                moments.insert(
+                    key.clone(),
+                    burn_moments(info, saved_moments, device, &fail)?,
+                );
+            }
+        }
+        self.moments = moments;
+        self.rates = GroupRates {
+            head: rates[0],
+            backbone: rates[1],
+        };
+        Ok(())
+    }
+
+    fn trained_in(&self, group: Group) -> impl Iterator<Item = &ParamInfo> {
+        self.params
+            .iter()
+            .filter(move |info| info.trained && info.group == group)
+    }
+}
+
+fn to_vec<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("a converted float tensor reads back as f32")
+}
+
+/// Moments of one parameter in PyTorch's layout.
+fn stored_moments(info: &ParamInfo, moments: &Moments) -> Result<AdamWParameterState, TrainError> {
+    let convert = |flat: &Tensor<1>| -> Result<Stored, TrainError> {
+        let (shape, values) = torch_layout(info, to_vec(flat.clone()));
+        Stored::from_f32(shape, &values).map_err(TrainError::from)
+    };
+    Ok(AdamWParameterState {
+        step: moments.step as f64,
+        exp_avg: convert(&moments.exp_avg)?,
+        exp_avg_sq: convert(&moments.exp_avg_sq)?,
+    })
+}
+
+/// `values` of a parameter in burn's layout, reordered to PyTorch's.
+fn torch_layout(info: &ParamInfo, values: Vec<f32>) -> (Vec<usize>, Vec<f32>) {
+    if !info.transposed || info.shape.len() != 2 {
+        return (info.shape.clone(), values);
+    }
+    let (rows, columns) = (info.shape[0], info.shape[1]);
+    let mut transposed = vec![0.0; values.len()];
+    for row in 0..rows {
+        for column in 0..columns {
+            transposed[column * rows + row] = values[row * columns + column];
+        }
+    }
+    (vec![columns, rows], transposed)
+}
+
+fn burn_moments(
+    info: &ParamInfo,
+    saved: &AdamWParameterState,
+    device: &Device,
+    fail: &dyn Fn(String) -> TrainError,
+) -> Result<Moments, TrainError> {
+    let torch_shape: Vec<usize> = if info.transposed && info.shape.len() == 2 {
+        vec![info.shape[1], info.shape[0]]
+    } else {
+        info.shape.clone()
+    };
+    let convert = |stored: &Stored| -> Result<Tensor<1>, TrainError> {
+        if stored.shape() != torch_shape.as_slice() {
+            return Err(fail(format!(
+                "the moments of {} have shape {:?}, the parameter has {:?}",
+                info.key,
+                stored.shape(),
+                torch_shape
+            )));
+        }
+        let values = stored.to_f32_vec();
+        // PyTorch -> burn is the same transpose read the other way round.
+        let burn_values = if info.transposed && torch_shape.len() == 2 {
+            let flipped = ParamInfo {
+                shape: torch_shape.clone(),
+                ..info.clone()
+            };
+            torch_layout(&flipped, values).1
+        } else {
+            values
+        };
+        let count = burn_values.len();
+        Ok(Tensor::from_data(
+            TensorData::new(burn_values, [count]),
+            device,
+        ))
+    };
+    Ok(Moments {
+        step: saved.step.round().max(0.0) as usize,
+        exp_avg: convert(&saved.exp_avg)?,
+        exp_avg_sq: convert(&saved.exp_avg_sq)?,
+    })
+}
+
+struct Updater<'a> {
+    optimizer: AdamW,
+    by_id: HashMap<ParamId, &'a ParamInfo>,
+    moments: &'a mut HashMap<String, Moments>,
+    grads: &'a mut GradientsParams,
+    rates: GroupRates,
+}
+
+impl ModuleMapper for Updater<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(info) = self.by_id.get(&param.id).copied() else {
+            return param;
+        };
+        let Some(grad) = self.grads.remove::<D>(param.id) else {
+            return param;
+        };
+        let (id, tensor, mapper) = param.consume();
+        let require_grad = tensor.is_require_grad();
+        let checkpointing = tensor.gradient_checkpointing_strategy();
+        let shape = tensor.shape();
+
+        // Moments are stored flat so that one map holds every rank.
+        let state = self
+            .moments
+            .remove(&info.key)
+            .map(|moments| BurnAdamWState {
+                momentum: AdaptiveMomentumState {
+                    time: moments.step,
+                    moment_1: moments.exp_avg.reshape(shape.clone()),
+                    moment_2: moments.exp_avg_sq.reshape(shape.clone()),
+                    max_moment_2: None,
+                },
+            });
+        let (updated, state) =
+            self.optimizer
+                .step(self.rates.of(info.group), tensor.inner(), grad, state);
+        if let Some(state) = state {
+            let momentum = state.momentum;
+            self.moments.insert(
+                info.key.clone(),
+                Moments {
+                    step: momentum.time,
+                    exp_avg: momentum.moment_1.flatten(0, D - 1),
+                    exp_avg_sq: momentum.moment_2.flatten(0, D - 1),
+                },
+            );
+        }
+
+        let mut updated = Tensor::from_inner(updated);
+        if let Some(strategy) = checkpointing {
+            updated = updated.with_gradient_checkpointing_strategy(strategy);
+        }
+        if require_grad {
+            updated = updated.require_grad();
+        }
+        Param::from_mapped_value(id, updated, mapper)
+    }
+}
