@@ -1,5 +1,6 @@
 //! Developer and pipeline tasks, run as `cargo xtask <task>`.
 
+mod pipeline;
 mod settings;
 mod weights;
 
@@ -17,6 +18,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
+    /// Run every training stage, layer surgery and the evaluation, resuming
+    /// finished stages, and write a report.
+    Pipeline(pipeline::PipelineArgs),
     /// Write the local settings file (dataset roots, output folders).
     Settings(settings::SettingsArgs),
     /// Inspect, convert, remove layers from and compare weight files.
@@ -26,6 +30,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
+        Task::Pipeline(args) => pipeline::run(args),
         Task::Settings(args) => settings::run(args),
         Task::Weights(args) => weights::run(args),
     };

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use burn::module::Module;
-use mixformer_layer_surgery::{StateDict, Tensor as StoredTensor, read_weights, write_safetensors};
+use mixformer_layer_surgery::{
+    ReadOptions, StateDict, Tensor as StoredTensor, read_weights_with, write_safetensors,
+};
 
 use crate::ModelError;
 use crate::weights::{LoadReport, WeightSource, WeightTensor, export_weights, import_weights};
@@ -39,6 +41,10 @@ pub struct LoadPolicy {
     pub ignore: Vec<String>,
     /// Whether keys the model does not have are accepted (and logged).
     pub allow_unexpected: bool,
+    /// Whether objects of unknown classes beside the weights (the reference's
+    /// pickled `settings` and statistics) are read as inert placeholders
+    /// instead of rejecting the file. Nothing is executed either way.
+    pub allow_foreign_objects: bool,
 }
 
 impl LoadPolicy {
@@ -59,6 +65,13 @@ impl LoadPolicy {
             ]
             .map(String::from),
         );
+        self
+    }
+
+    /// Reads published reference checkpoints, which pickle trainer objects
+    /// beside the weights (see [`LoadPolicy::allow_foreign_objects`]).
+    pub fn allowing_foreign_objects(mut self) -> Self {
+        self.allow_foreign_objects = true;
         self
     }
 }
@@ -128,7 +141,11 @@ pub fn load_weights_file<M: Module>(
     path: &Path,
     policy: &LoadPolicy,
 ) -> Result<(M, LoadReport), ModelError> {
-    let weights = read_weights(path).map_err(|error| ModelError::Weights(error.to_string()))?;
+    let options = ReadOptions {
+        allow_foreign_objects: policy.allow_foreign_objects,
+    };
+    let weights = read_weights_with(path, &options)
+        .map_err(|error| ModelError::Weights(error.to_string()))?;
     load_state_dict(
         module,
         &weights.state_dict,

@@ -23,7 +23,7 @@ use mixformer_distill::actors::{
 };
 use mixformer_distill::{Actor, DistillError, RemoveRateSchedule};
 use mixformer_layer_surgery::surgery::{self, RenameRule};
-use mixformer_layer_surgery::{StateDict, read_weights};
+use mixformer_layer_surgery::{ReadOptions, StateDict, read_weights, read_weights_with};
 use mixformer_model_vit::weights::FIXED_TABLE_KEYS;
 use mixformer_model_vit::{
     LoadPolicy, MixFormer, ModelError, VitConfig, load_state_dict, load_weights_file, to_state_dict,
@@ -440,7 +440,11 @@ fn load_teacher(
                 source: Box::new(source),
             }
         })?;
-    let policy = LoadPolicy::strict().with_classification_leftovers();
+    // Published teachers pickle the reference's settings and statistics objects
+    // beside the weights; they are read as inert placeholders.
+    let policy = LoadPolicy::strict()
+        .with_classification_leftovers()
+        .allowing_foreign_objects();
     let (model, _) = load_weights_file(model, &spec.checkpoint, &policy).map_err(|source| {
         StageError::TeacherCheckpoint {
             path: spec.checkpoint.clone(),
@@ -547,7 +551,10 @@ fn load_pretrained_backbone(
         path: path.to_owned(),
         source: Box::new(source),
     };
-    let weights = read_weights(path).map_err(read_error)?;
+    let options = ReadOptions {
+        allow_foreign_objects: true,
+    };
+    let weights = read_weights_with(path, &options).map_err(read_error)?;
     let has_backbone_prefix = weights
         .state_dict
         .names()
