@@ -3,9 +3,9 @@
 //!
 //! The pipeline runs the release `train` and `eval` binaries. A stage counts as
 //! done when its final checkpoint exists and the checkpoints it started from are
-//! the ones recorded when it finished (`pipeline-state.json`), so a second run
-//! skips finished stages, an interrupted stage resumes from its last epoch,
-//! and deleting one stage's checkpoints reruns that stage and every later one.
+//! the ones recorded when it finished (`pipeline-state.json`). So a second run
+//! skips finished stages and an interrupted stage resumes from its last epoch.
+//! Deleting one stage's checkpoints reruns that stage and every later one.
 
 mod plan;
 mod report;
@@ -88,7 +88,7 @@ pub fn run(args: &PipelineArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The workspace root: the parent of the `xtask` package.
+/// Returns the workspace root, the parent of the `xtask` package.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -83,7 +83,7 @@ pub struct TrainStage {
 }
 
 impl TrainStage {
-    /// The `train` arguments, in the reference's spelling.
+    /// Returns the `train` arguments, in the reference's spelling.
     pub fn arguments(&self, plan: &Plan) -> Vec<String> {
         let mut args = vec![
             "--script".to_string(),
@@ -232,7 +232,7 @@ impl StageAction {
         }
     }
 
-    /// The file whose presence marks the step as finished.
+    /// Returns the file whose presence marks the step as finished.
     pub fn output(&self) -> PathBuf {
         match self {
             StageAction::Train(stage) => stage.final_checkpoint.clone(),
@@ -241,7 +241,7 @@ impl StageAction {
         }
     }
 
-    /// The files the step starts from.
+    /// Returns the files the step starts from.
     pub fn inputs(&self) -> Vec<PathBuf> {
         match self {
             StageAction::Train(stage) => stage.inputs(),
@@ -250,7 +250,7 @@ impl StageAction {
         }
     }
 
-    /// What to delete before rerunning the step on new inputs.
+    /// Returns the paths to delete before rerunning the step on new inputs.
     pub fn stale_outputs(&self) -> Vec<PathBuf> {
         match self {
             StageAction::Train(stage) => vec![stage.folder.clone()],
@@ -423,7 +423,7 @@ impl Plan {
         command.env(SETTINGS_ENV, &self.settings);
     }
 
-    /// The plan as printed before the run.
+    /// Formats the plan as printed before the run.
     pub fn describe(&self, state: &PipelineState) -> String {
         let mut text = format!(
             "pipeline preset {}: output {}, settings {}\n",

@@ -71,8 +71,8 @@ fn stage_row(stage: &TrainStage) -> String {
     )
 }
 
-/// The last `[train: ...]` and `[val: ...]` lines of a training log, with the
-/// progress counters and speed removed.
+/// Finds the last `[train: ...]` and `[val: ...]` lines of a training log, with
+/// `|` replaced so that they fit in a markdown table.
 fn last_log_lines(log: &Path) -> (Option<String>, Option<String>) {
     let Ok(text) = std::fs::read_to_string(log) else {
         return (None, None);
@@ -94,7 +94,7 @@ fn format_count(count: usize) -> String {
     }
 }
 
-/// The analysis tables written by `eval analyse`, and links to its plots.
+/// Collects the analysis tables written by `eval analyse` and links to its plots.
 fn evaluation_section(report: &Path, base: &Path) -> String {
     let mut text = String::new();
     let Ok(entries) = std::fs::read_dir(report) else {

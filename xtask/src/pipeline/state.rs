@@ -1,4 +1,4 @@
-//! Which steps finished, and from which input files.
+//! The record of finished steps and the input files each one started from.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ impl PipelineState {
             .map_err(|error| format!("failed to write {}: {error}", path.display()))
     }
 
-    /// Whether the step's output exists and its inputs are the recorded ones.
+    /// Checks that the step's output exists and its inputs are the recorded ones.
     pub fn is_done(&self, action: &StageAction) -> Result<bool, String> {
         if !action.output().exists() {
             return Ok(false);
