@@ -320,7 +320,7 @@ fn tiny_experiments_run_small_epochs() {
         }
         assert_eq!(config.train.batch_size, 4, "{name}");
         assert_eq!(config.train.num_worker, 2, "{name}");
-        assert_eq!(config.data.train.sample_per_epoch, 16, "{name}");
+        assert_eq!(config.data.train.sample_per_epoch, 256, "{name}");
         assert!((4..=6).contains(&config.train.epoch), "{name}");
     }
 }
