@@ -63,7 +63,7 @@ pub struct TrainerSettings {
 }
 
 impl TrainerSettings {
-    /// The settings of an experiment, writing under `save_dir`.
+    /// Builds the settings of an experiment whose outputs go under `save_dir`.
     pub fn from_config(
         config: &ExperimentConfig,
         save_dir: PathBuf,
