@@ -4,7 +4,7 @@ use mixformer_config::{Architecture, HeadType};
 
 use crate::ModelError;
 
-/// Which box head sits on top of the backbone.
+/// Kind of box head on top of the backbone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadKind {
     /// Corner head on the search tokens at stride 16 (`HEAD_TYPE: CORNER`).
@@ -101,6 +101,17 @@ impl VitConfig {
                 "embed_dim ({}), depth ({}), num_heads ({}) and patch_size ({}) must be positive",
                 self.embed_dim, self.depth, self.num_heads, self.patch_size
             ));
+        }
+        if !self.embed_dim.is_multiple_of(4) {
+            return invalid(format!(
+                "embed_dim {} must be a multiple of 4 for the sine-cosine tables",
+                self.embed_dim
+            ));
+        }
+        if self.score_head && !self.has_prediction_tokens() {
+            return invalid(
+                "the score head reads the prediction tokens, which only the MLP head has".into(),
+            );
         }
         if !self.embed_dim.is_multiple_of(self.num_heads) {
             return invalid(format!(
@@ -227,5 +238,66 @@ impl From<&Architecture> for VitConfig {
             drop_path_rate: architecture.drop_path_rate,
             layer_norm_eps: 1e-6,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejection(config: VitConfig) -> String {
+        match config.validate() {
+            Err(error) => error.to_string(),
+            Ok(()) => panic!("{config:?} was accepted"),
+        }
+    }
+
+    #[test]
+    fn presets_are_valid() {
+        for config in [
+            VitConfig::teacher_base(),
+            VitConfig::student_base(),
+            VitConfig::student_small(),
+        ] {
+            assert!(config.validate().is_ok(), "{config:?}");
+        }
+    }
+
+    #[test]
+    fn validate_rejects_unbuildable_sizes() {
+        let base = VitConfig::student_base();
+        let message = rejection(VitConfig {
+            embed_dim: 770,
+            num_heads: 10,
+            ..base.clone()
+        });
+        assert!(
+            message.contains("embed_dim 770 must be a multiple of 4"),
+            "{message}"
+        );
+
+        let message = rejection(VitConfig {
+            search_size: 290,
+            ..base.clone()
+        });
+        assert!(message.contains("search size 290"), "{message}");
+
+        let message = rejection(VitConfig {
+            head: HeadKind::Distribution { bins: 100 },
+            ..base.clone()
+        });
+        assert!(
+            message.contains("100 bins do not divide the search size 288"),
+            "{message}"
+        );
+
+        let message = rejection(VitConfig {
+            head: HeadKind::CornerUp { channels: 384 },
+            ..base
+        });
+        assert!(
+            message.contains("score head reads the prediction tokens"),
+            "{message}"
+        );
     }
 }

@@ -28,7 +28,7 @@ impl WeightSource for StateDict {
     }
 }
 
-/// Which deviations from an exact match a load accepts.
+/// Deviations from an exact match that a load accepts.
 ///
 /// A shape mismatch is always an error.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +48,7 @@ pub struct LoadPolicy {
 }
 
 impl LoadPolicy {
-    /// An exact match, apart from the fixed tables and batch-norm counters.
+    /// Requires an exact match, apart from the fixed tables and batch-norm counters.
     pub fn strict() -> Self {
         Self::default()
     }

@@ -88,17 +88,6 @@ impl MixFormer {
     /// Builds a model with random weights.
     pub fn new(config: &VitConfig, device: &Device) -> Result<Self, ModelError> {
         config.validate()?;
-        if !config.embed_dim.is_multiple_of(4) {
-            return Err(ModelError::InvalidConfig(format!(
-                "embed_dim {} must be a multiple of 4 for the sine-cosine tables",
-                config.embed_dim
-            )));
-        }
-        if config.score_head && !config.has_prediction_tokens() {
-            return Err(ModelError::InvalidConfig(
-                "the score head reads the prediction tokens, which only the MLP head has".into(),
-            ));
-        }
 
         let dim = config.embed_dim;
         let box_head = match config.head {

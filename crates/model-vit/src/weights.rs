@@ -35,13 +35,13 @@ pub struct WeightTensor {
     pub values: Vec<f32>,
 }
 
-/// Where [`import_weights`] reads tensors from, by PyTorch key.
+/// Source of the tensors [`import_weights`] reads, by PyTorch key.
 pub trait WeightSource {
-    /// Every key the source holds.
+    /// Returns every key of the source.
     fn keys(&self) -> Vec<String>;
-    /// The shape of a key, without converting its values.
+    /// Returns the shape of a key without converting its values.
     fn shape(&self, key: &str) -> Option<Vec<usize>>;
-    /// The tensor of a key as `f32`.
+    /// Returns the tensor of a key as `f32`.
     fn tensor(&self, key: &str) -> Option<WeightTensor>;
 }
 
@@ -59,7 +59,7 @@ impl WeightSource for std::collections::BTreeMap<String, WeightTensor> {
     }
 }
 
-/// What a load found, by PyTorch key.
+/// Outcome of a load, by PyTorch key.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadReport {
     /// Keys that were loaded.

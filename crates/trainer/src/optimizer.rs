@@ -80,7 +80,7 @@ impl GroupedAdamW {
         }
     }
 
-    /// The parameters the optimiser knows, trained or not.
+    /// Returns every parameter registered with the optimiser, trained or not.
     pub fn params(&self) -> &[ParamInfo] {
         &self.params
     }
@@ -326,7 +326,7 @@ impl ModuleMapper for Updater<'_> {
         let checkpointing = tensor.gradient_checkpointing_strategy();
         let shape = tensor.shape();
 
-        // Moments are stored flat so that one map holds every rank.
+        // Moments are stored flat so that one map contains every rank.
         let state = self
             .moments
             .remove(&info.key)

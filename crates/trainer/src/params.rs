@@ -104,7 +104,7 @@ impl ModuleVisitor for IdCollector {
 }
 
 /// Marks the parameters with the given ids as needing no gradient, so that
-/// the backward pass skips them and the optimiser never sees them.
+/// the backward pass skips them and the optimiser never updates them.
 pub fn freeze<M: Module>(module: M, ids: &BTreeSet<ParamId>) -> M {
     struct Freezer<'a>(&'a BTreeSet<ParamId>);
     impl burn::module::ModuleMapper for Freezer<'_> {

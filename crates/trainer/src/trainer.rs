@@ -277,7 +277,7 @@ impl Trainer {
 
     /// Trains from [`Trainer::next_epoch`] to the last epoch (or `stop_after`),
     /// validating every `val_epoch_interval` epochs and saving the checkpoints
-    /// the [`CheckpointManager`] asks for.
+    /// the [`CheckpointManager`] selects.
     pub fn fit(
         &mut self,
         train: &dyn BatchSource,
@@ -305,7 +305,7 @@ impl Trainer {
                 summary.val_stats = self.validate(val, epoch)?;
             }
 
-            // The schedule steps after the epoch, so a checkpoint holds the next epoch's rates.
+            // The schedule steps after the epoch, so a checkpoint contains the next epoch's rates.
             self.optimizer.set_rates(self.settings.rates(epoch));
             self.next_epoch = epoch + 1;
             summary.last_epoch = epoch;
@@ -452,7 +452,7 @@ impl Trainer {
                 phase,
                 step,
                 message: format!(
-                    "the batch holds {} samples, TRAIN.BATCH_SIZE is {}",
+                    "the batch contains {} samples, but TRAIN.BATCH_SIZE is {}",
                     batch.batch_size(),
                     self.settings.batch_size
                 ),

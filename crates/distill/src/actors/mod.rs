@@ -1,5 +1,5 @@
 //! Actors: one per training stage, each owning the forward pass and the losses
-//! of its stage, so that the trainer knows nothing about distillation.
+//! of its stage, so that the trainer contains no distillation logic.
 //!
 //! The trainer owns the student and its optimiser; an actor receives the
 //! student for each batch, runs its own teacher (if any) without gradients and
