@@ -175,6 +175,29 @@ impl VisionTransformer {
         self.split_outputs(x, 0, search_tokens, Vec::new())
     }
 
+    /// Runs the search image against a template cache and returns the
+    /// prediction tokens after the last block, `[B, 4, D]`, or `None` for a
+    /// teacher, which has none.
+    ///
+    /// Equals the prediction tokens of [`Self::forward_search`], but the last
+    /// block computes queries, the output projection and the MLP for the four
+    /// prediction tokens only, since no head reads the search tokens there.
+    pub fn forward_prediction_tokens(
+        &self,
+        search: Tensor<4>,
+        cache: &TemplateCache,
+    ) -> Option<Tensor<3>> {
+        self.reg_tokens.as_ref()?;
+        let (last, earlier) = self.blocks.split_last()?;
+        let last_cache = cache.blocks.last()?;
+        let mut x = self.embed_search(search);
+        let search_tokens = x.dims()[1] - PREDICTION_TOKENS;
+        for (block, keys_values) in earlier.iter().zip(&cache.blocks) {
+            x = block.forward_search(x, keys_values);
+        }
+        Some(last.forward_search_tail(x, last_cache, search_tokens))
+    }
+
     /// 4 for the student, 0 for the teacher.
     fn prediction_token_count(&self) -> usize {
         if self.reg_tokens.is_some() {

@@ -112,6 +112,22 @@ impl Block {
         self.finish(x, attn, 1.0)
     }
 
+    /// Runs the search and prediction tokens against cached template keys and
+    /// values and returns the outputs of the tokens from `first_query` on only.
+    pub fn forward_search_tail(
+        &self,
+        x: Tensor<3>,
+        cache: &TemplateKeyValues,
+        first_query: usize,
+    ) -> Tensor<3> {
+        let tokens = x.dims()[1];
+        let queried = x.clone().narrow(1, first_query, tokens - first_query);
+        let attn = self
+            .attn
+            .forward_search_tail(self.norm1.forward(x), cache, first_query);
+        self.finish(queried, attn, 1.0)
+    }
+
     /// Adds the attention branch, then runs the MLP branch.
     fn finish(&self, x: Tensor<3>, attn: Tensor<3>, remove_rate: f64) -> Tensor<3> {
         let x = x + scale(self.drop_path.forward(attn), remove_rate);

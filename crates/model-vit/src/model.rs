@@ -141,7 +141,25 @@ impl MixFormer {
     }
 
     /// Tracks one search image against cached templates.
+    ///
+    /// A student's last block runs its four prediction tokens only, because its
+    /// heads read nothing else. A teacher's corner head needs every search token.
     pub fn track(&self, search: Tensor<4>, cache: &TemplateCache) -> TrackOutput {
+        if let BoxHead::Distribution(head) = &self.box_head
+            && let Some(tokens) = self
+                .backbone
+                .forward_prediction_tokens(search.clone(), cache)
+        {
+            let boxes = head.forward(tokens.clone()).boxes;
+            let scores = self
+                .score_head
+                .as_ref()
+                .map(|score_head| sigmoid(score_head.forward(tokens)));
+            return TrackOutput {
+                boxes: xyxy_to_cxcywh(boxes),
+                scores,
+            };
+        }
         let backbone = self.backbone.forward_search(search, cache);
         let (head, score_logits) = self.run_heads(&backbone);
         TrackOutput {

@@ -64,6 +64,27 @@ fn cached_path_matches_for_unequal_grids_and_odd_heads() {
 }
 
 #[test]
+fn cached_path_matches_with_one_block() {
+    let device = Device::flex();
+    let config = VitConfig {
+        embed_dim: 16,
+        depth: 1,
+        num_heads: 2,
+        mlp_ratio: 2.0,
+        patch_size: 16,
+        template_size: 32,
+        search_size: 64,
+        head: HeadKind::Distribution { bins: 16 },
+        score_head: true,
+        drop_path_rate: 0.0,
+        layer_norm_eps: 1e-6,
+    };
+    let model = MixFormer::new(&config, &device).expect("valid config");
+    let image = |size| Tensor::<4>::random([2, 3, size, size], Distribution::Default, &device);
+    compare_paths(&model, image(32), image(32), image(64));
+}
+
+#[test]
 fn track_converts_boxes_to_centre_and_size() {
     let device = Device::flex();
     let boxes = Tensor::<2>::from_floats([[0.1, 0.2, 0.5, 0.8]], &device);

@@ -8,6 +8,7 @@ use mixformer_layer_surgery::{Tensor as StoredTensor, read_weights};
 use mixformer_model_vit::{HeadOutput, LoadPolicy, MixFormer, load_state_dict};
 
 fn assert_close(difference: f32, what: &str) {
+    eprintln!("{what}: largest difference from PyTorch {difference:.1e}");
     assert!(
         difference <= TOLERANCE,
         "{what} differs from PyTorch by {difference}"
