@@ -108,6 +108,11 @@ pub struct RunArgs {
     /// `TEST.UPDATE_INTERVALS` value for this dataset.
     #[arg(long, value_name = "FRAMES")]
     pub update_interval: Option<usize>,
+
+    /// Tracking device: cpu (libtorch with the tch feature, else the pure-Rust
+    /// backend), flex, libtorch, or cuda:N for the N-th GPU (tch feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Arguments of `eval analyse`.

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mixformer_analysis::{BoundingBox, ResultLayout, is_sequence_finished, write_sequence_results};
 use mixformer_config::ExperimentConfig;
 use mixformer_data::{BBox, Sequence, load_frame};
-use mixformer_model_vit::{LoadPolicy, MixFormer, VitConfig, load_weights_file};
+use mixformer_model_vit::{LoadPolicy, MixFormer, VitConfig, device_from_name, load_weights_file};
 use mixformer_tracker::{ForwardMode, Tracker, TrackerParams};
 use tracing::{error, info};
 
@@ -98,7 +98,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary, EvalError> {
         });
     }
 
-    let device = Device::flex();
+    let device = device_from_name(&args.device)?;
     let model = load_model(&config, &args.checkpoint, &device)?;
     let runs = track_in_parallel(
         &pending,

@@ -524,6 +524,33 @@ fn unknown_sequence_is_named_with_choices() {
 }
 
 #[test]
+fn unknown_device_lists_the_accepted_names() {
+    let fixture = Fixture::new();
+    let root = sample_data_root().join("sot/otb");
+    let output = fixture.run("otb", &root, &["--device", "tpu:0"]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("unknown device \"tpu:0\"") && message.contains("flex"),
+        "{message}"
+    );
+}
+
+#[test]
+fn flex_device_tracks_like_the_default() {
+    let fixture = Fixture::new();
+    let root = sample_data_root().join("sot/otb");
+    assert_success(&fixture.run("otb", &root, &[]));
+    assert_success(&fixture.run("otb", &root, &["--device", "flex", "--name", "on-flex"]));
+
+    // Without the tch feature the default device is flex itself.
+    let default = read_boxes(&fixture.results().join(TRACKER).join("otb/Crossing.txt"));
+    let flex = read_boxes(&fixture.results().join("on-flex/otb/Crossing.txt"));
+    assert_eq!(default.len(), 120);
+    assert_eq!(default, flex);
+}
+
+#[test]
 fn missing_output_names_the_setting() {
     let fixture = Fixture::new();
     let root = sample_data_root().join("sot/otb");

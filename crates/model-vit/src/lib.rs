@@ -16,6 +16,7 @@ pub mod attention;
 pub mod backbone;
 pub mod block;
 pub mod config;
+pub mod device;
 pub mod heads;
 pub mod io;
 pub mod model;
@@ -26,6 +27,7 @@ mod error;
 
 pub use backbone::{TemplateCache, VisionTransformer};
 pub use config::{HeadKind, VitConfig};
+pub use device::{default_cpu_device, device_from_name};
 pub use error::ModelError;
 pub use io::{LoadPolicy, load_state_dict, load_weights_file, save_safetensors, to_state_dict};
 pub use model::{BoxHead, HeadOutput, MixFormer, ModelOutput, TrackOutput};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use clap::{Parser, ValueEnum};
 use mixformer_config::{ConfigError, ExperimentConfig, LocalSettings, Script, SettingsError};
+use mixformer_model_vit::device_from_name;
 use mixformer_trainer::stage::{StageError, StageKind, StageOptions, TeacherSpec, build_stage};
 use mixformer_trainer::{TrainError, Trainer, TrainerSettings, experiment_data};
 use thiserror::Error;
@@ -74,8 +75,8 @@ pub struct Args {
     /// The local settings file (default: MIXFORMER_LOCAL_SETTINGS, else local.yaml).
     #[arg(long)]
     pub settings: Option<PathBuf>,
-    /// Training device: cpu, or cuda:N for the N-th GPU through libtorch.
-    #[cfg(feature = "tch")]
+    /// Training device: cpu (libtorch with the tch feature, else the pure-Rust
+    /// backend), flex, libtorch, or cuda:N for the N-th GPU (tch feature).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
@@ -235,28 +236,12 @@ fn teacher_spec(
     }
 }
 
-/// The device of `--device` (libtorch) or the pure-Rust CPU backend.
+/// The device of `--device`, with autodiff: libtorch when built with the `tch`
+/// feature, the pure-Rust CPU backend otherwise (see `mixformer_model_vit::device`).
 fn training_device(args: &Args) -> Result<Device, CliError> {
-    #[cfg(feature = "tch")]
-    {
-        let device = match args.device.as_str() {
-            "cpu" => Device::libtorch(),
-            name => match name.strip_prefix("cuda:").map(str::parse::<usize>) {
-                Some(Ok(index)) => Device::libtorch_cuda(index),
-                _ => {
-                    return Err(CliError::Usage(format!(
-                        "--device {name}: expected cpu or cuda:N, e.g. cuda:0"
-                    )));
-                }
-            },
-        };
-        Ok(device.autodiff())
-    }
-    #[cfg(not(feature = "tch"))]
-    {
-        let _ = args;
-        Ok(Device::flex().autodiff())
-    }
+    device_from_name(&args.device)
+        .map(|device| device.autodiff())
+        .map_err(|error| CliError::Usage(format!("--device: {error}")))
 }
 
 /// Stops before anything is loaded when more than one device is asked for.

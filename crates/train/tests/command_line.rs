@@ -117,6 +117,23 @@ fn too_many_devices_fails_with_count() {
 }
 
 #[test]
+fn unknown_device_lists_the_accepted_names() {
+    let (ok, stderr) = train(&[
+        "--script",
+        "mixformer_vit",
+        "--config",
+        "teacher_tiny",
+        "--device",
+        "tpu:0",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--device: ") && stderr.contains("unknown device \"tpu:0\""),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn unknown_script_is_named() {
     let (ok, stderr) = train(&["--script", "mixformer_cvt", "--config", "baseline"]);
     assert!(!ok);
