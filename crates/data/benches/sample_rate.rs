@@ -109,11 +109,18 @@ fn main() {
     let elapsed = start.elapsed().as_secs_f64();
     let one_thread = samples as f64 / elapsed;
     print!("stage-1 samples/s on  1 thread: {one_thread:8.1} ({samples} samples in {elapsed:.2} s");
-    match (cpu_start, thread_cpu_seconds()) {
-        (Some(before), Some(after)) => {
-            println!("; {:.1} per CPU second)", samples as f64 / (after - before))
-        }
-        _ => println!(")"),
+    let per_cpu_second = match (cpu_start, thread_cpu_seconds()) {
+        (Some(before), Some(after)) => Some(samples as f64 / (after - before)),
+        _ => None,
+    };
+    match per_cpu_second {
+        Some(rate) => println!("; {rate:.1} per CPU second)"),
+        None => println!(")"),
+    }
+    // Machine-readable lines for `cargo xtask bench`.
+    println!("result sample_rate one_thread {one_thread:.3}");
+    if let Some(rate) = per_cpu_second {
+        println!("result sample_rate cpu_second {rate:.3}");
     }
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -1,14 +1,16 @@
-//! Forward time of the student models at batch 1 on the CPU backend.
+//! Forward time of the student models at batch 1.
 //!
 //! Run with `cargo bench -p mixformer-model-vit --bench forward`. Prints, for
 //! MixFormerV2-B (288 px search, depth 8) and MixFormerV2-S (224 px, depth 4,
 //! MLP ratio 1), the full forward over template, online template and search,
 //! and one step of the cached-template tracking path. `BENCH_ITERATIONS`
-//! sets the number of timed runs (default 20).
+//! sets the number of timed runs (default 20). `MIXFORMER_DEVICE` picks the
+//! backend: `cpu`, `flex` or `libtorch` (see `mixformer_model_vit::device`).
 
 use std::time::{Duration, Instant};
 
 use burn::tensor::{Device, Distribution, Tensor};
+use mixformer_model_vit::device::{backend_label, device_from_env};
 use mixformer_model_vit::{MixFormer, VitConfig};
 
 fn main() {
@@ -16,8 +18,11 @@ fn main() {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(20);
-    let device = Device::flex();
-    println!("backend: flex (CPU), batch 1, {iterations} timed runs after 3 warm-up runs");
+    let (device_name, device) = device_from_env().unwrap_or_else(|error| panic!("{error}"));
+    println!(
+        "backend: {}, batch 1, {iterations} timed runs after 3 warm-up runs",
+        backend_label(&device_name)
+    );
     println!(
         "{:<16} {:>18} {:>18}",
         "model", "full forward (ms)", "cached step (ms)"
@@ -28,6 +33,8 @@ fn main() {
     ] {
         let (full, cached) = measure(&config, &device, iterations);
         println!("{name:<16} {full:>18.2} {cached:>18.2}");
+        println!("result forward {name} full {full:.3}");
+        println!("result forward {name} cached {cached:.3}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! Tracking frames per second on a real sequence, on the CPU backend.
+//! Tracking frames per second on a real sequence.
 //!
 //! Run with `cargo bench -p mixformer-tracker --bench tracking_fps`. Tracks the
 //! frames of OTB Crossing from the sample data with MixFormerV2-B (depth 8,
@@ -7,7 +7,8 @@
 //! forward. A frame's time covers the search crop, its normalisation, the
 //! network and the box mapping; frames are decoded before timing starts.
 //!
-//! `BENCH_FRAMES` sets the number of timed frames (default 30), after 3
+//! `MIXFORMER_DEVICE` picks the backend: `cpu`, `flex` or `libtorch` (see
+//! `mixformer_model_vit::device`). `BENCH_FRAMES` sets the number of timed frames (default 30), after 3
 //! warm-up frames. FPS is one over the median frame time. The sample data is read from `../shared/data` beside the
 //! workspace, or from `MIXFORMER_SAMPLE_DATA`.
 
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use burn::tensor::Device;
 use mixformer_data::{BBox, Normalization, RgbImage, load_frame, read_otb_sequence};
+use mixformer_model_vit::device::{backend_label, device_from_env};
 use mixformer_model_vit::{MixFormer, VitConfig};
 use mixformer_tracker::{ForwardMode, Tracker, TrackerParams};
 
@@ -28,12 +30,13 @@ fn main() {
         .unwrap_or(30)
         .max(1);
     let (frames, init_box) = load_crossing(WARM_UP_FRAMES + timed_frames + 1);
-    let device = Device::flex();
+    let (device_name, device) = device_from_env().unwrap_or_else(|error| panic!("{error}"));
     let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
 
     println!(
-        "backend: flex (CPU, {threads} threads), OTB Crossing {}x{}, {timed_frames} timed frames \
+        "backend: {} ({threads} cores), OTB Crossing {}x{}, {timed_frames} timed frames \
          after {WARM_UP_FRAMES} warm-up frames, random weights; FPS = 1 / median frame time",
+        backend_label(&device_name),
         frames[0].width(),
         frames[0].height()
     );
@@ -51,6 +54,15 @@ fn main() {
             1.0 / cached.as_secs_f64(),
             1.0 / full.as_secs_f64(),
             full.as_secs_f64() / cached.as_secs_f64()
+        );
+        // Machine-readable lines for `cargo xtask bench`.
+        println!(
+            "result tracking {name} cached {:.4}",
+            1.0 / cached.as_secs_f64()
+        );
+        println!(
+            "result tracking {name} full {:.4}",
+            1.0 / full.as_secs_f64()
         );
     }
 }

@@ -1,10 +1,12 @@
-//! Stage-1 training steps per second on the pure-Rust CPU backend: student
+//! Stage-1 training steps per second: student
 //! forward and backward, teacher forward, clipping and the AdamW step, on
 //! random data.
 //!
 //! `cargo bench -p mixformer-trainer --bench train_step` times the tiny
 //! experiments (batch `TRAIN.BATCH_SIZE` = 4); add `-- base` for the base
 //! experiments (12-block student, ViT-B teacher) at batch 2.
+//! `MIXFORMER_DEVICE` picks the backend: `cpu`, `flex`, `libtorch` or `cuda:N`
+//! (see `mixformer_model_vit::device`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,6 +15,7 @@ use burn::tensor::Device;
 use mixformer_config::{ExperimentConfig, Script};
 use mixformer_data::{Array, Batch, SampleSource};
 use mixformer_distill::actors::{BoxLossWeights, DenseToSparseActor};
+use mixformer_model_vit::device::{backend_label, device_from_env};
 use mixformer_model_vit::{MixFormer, VitConfig};
 use mixformer_trainer::{Trainer, TrainerSettings, to_train_batch};
 
@@ -75,8 +78,8 @@ fn random_batch(batch: usize, template: usize, search: usize) -> Batch {
     }
 }
 
-fn run(case: &Case) {
-    let device = Device::flex().autodiff();
+fn run(case: &Case, device: &Device) {
+    let device = device.clone().autodiff();
     device.seed(0);
     let mut student_config = experiment(Script::Mixformer2Vit, case.student);
     if let Some(batch) = case.batch {
@@ -135,10 +138,18 @@ fn run(case: &Case) {
         seconds / case.steps as f64,
         case.steps
     );
+    // Machine-readable line for `cargo xtask bench`.
+    println!(
+        "result train_step {} {:.5}",
+        case.name.split(':').next().unwrap_or(case.name),
+        case.steps as f64 / seconds
+    );
 }
 
 fn main() {
     let base = std::env::args().any(|arg| arg == "base");
+    let (device_name, device) = device_from_env().unwrap_or_else(|error| panic!("{error}"));
+    println!("backend: {}", backend_label(&device_name));
     let mut cases = vec![Case {
         name: "tiny: student_tiny_depth4 / teacher_tiny",
         student: "student_tiny_depth4",
@@ -156,6 +167,6 @@ fn main() {
         });
     }
     for case in &cases {
-        run(case);
+        run(case, &device);
     }
 }
