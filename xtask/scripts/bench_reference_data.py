@@ -173,6 +173,9 @@ def main():
     print(f"reference samples/s on 1 thread: {args.samples / elapsed:8.1f} "
           f"({args.samples} samples in {elapsed:.2f} s; {args.samples / cpu:.1f} per CPU "
           f"second; template, search shapes {shapes})")
+    # Lines `cargo xtask bench` reads.
+    print(f"result sample_rate one_thread {args.samples / elapsed:.3f}")
+    print(f"result sample_rate cpu_second {args.samples / cpu:.3f}")
 
 
 if __name__ == "__main__":

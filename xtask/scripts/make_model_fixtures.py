@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 
 def sincos_table(grid, dim):
@@ -66,17 +65,29 @@ class Mlp(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))
 
 
+def drop_path(x, prob, training):
+    """Stochastic depth: drops the branch per sample in training."""
+    if prob == 0.0 or not training:
+        return x
+    keep = 1.0 - prob
+    mask = x.new_empty(x.shape[0], 1, 1).bernoulli_(keep)
+    return x * mask / keep
+
+
 class Block(nn.Module):
-    def __init__(self, dim, heads, mlp_ratio):
+    def __init__(self, dim, heads, mlp_ratio, drop_path=0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = drop_path
 
     def forward(self, x, template_tokens, rate=1.0):
-        x = x + rate * self.attn(self.norm1(x), template_tokens)
-        return x + rate * self.mlp(self.norm2(x))
+        attn = drop_path(self.attn(self.norm1(x), template_tokens), self.drop_path, self.training)
+        x = x + (attn if rate == 1.0 else rate * attn)
+        mlp = drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
+        return x + (mlp if rate == 1.0 else rate * mlp)
 
 
 class PatchEmbed(nn.Module):
@@ -89,10 +100,13 @@ class PatchEmbed(nn.Module):
 
 
 class Backbone(nn.Module):
-    def __init__(self, dim, depth, heads, mlp_ratio, patch, template, search, tokens):
+    def __init__(self, dim, depth, heads, mlp_ratio, patch, template, search, tokens,
+                 drop_path_rate=0.0):
         super().__init__()
         self.patch_embed = PatchEmbed(dim, patch)
-        self.blocks = nn.Sequential(*[Block(dim, heads, mlp_ratio) for _ in range(depth)])
+        # Rates rise linearly from 0 at the first block to drop_path_rate at the last.
+        rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
+        self.blocks = nn.Sequential(*[Block(dim, heads, mlp_ratio, rate) for rate in rates])
         self.register_buffer("pos_embed_t", sincos_table(template // patch, dim))
         self.register_buffer("pos_embed_s", sincos_table(search // patch, dim))
         self.tokens = tokens
@@ -224,6 +238,9 @@ def images(generator):
 
 
 def save(out, name, modules, tensors, extra):
+    # Imported here so that the benchmarks can reuse the modules without safetensors.
+    from safetensors.torch import save_file
+
     state = {}
     for prefix, module in modules.items():
         for key, value in module.state_dict().items():

@@ -1,5 +1,7 @@
 //! Developer and pipeline tasks, run as `cargo xtask <task>`.
 
+mod bench;
+mod paths;
 mod pipeline;
 mod settings;
 mod weights;
@@ -18,6 +20,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
+    /// Time tracking, a stage-1 training step and sample preparation on our
+    /// backends and on a PyTorch baseline, and print the ratios.
+    Bench(bench::BenchArgs),
     /// Run every training stage, layer surgery and the evaluation, resuming
     /// finished stages, and write a report.
     Pipeline(pipeline::PipelineArgs),
@@ -30,6 +35,7 @@ enum Task {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.task {
+        Task::Bench(args) => bench::run(args),
         Task::Pipeline(args) => pipeline::run(args),
         Task::Settings(args) => settings::run(args),
         Task::Weights(args) => weights::run(args),

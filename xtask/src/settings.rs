@@ -4,8 +4,7 @@ use std::path::{Component, Path, PathBuf};
 
 use mixformer_config::{LocalSettings, write_settings_template};
 
-/// Environment variable that overrides the location of the sample data.
-const SAMPLE_DATA_ENV: &str = "MIXFORMER_SAMPLE_DATA";
+use crate::paths::{SAMPLE_DATA_ENV, sample_data_folder};
 
 /// Options of `cargo xtask settings`.
 #[derive(Debug, clap::Args)]
@@ -46,10 +45,7 @@ pub fn run(args: &SettingsArgs) -> Result<(), String> {
 /// The sample-data folder as the settings file should name it: relative to the
 /// file's folder when both are reachable that way, else absolute.
 fn sample_data_entry(settings_path: &Path) -> Result<PathBuf, String> {
-    let root = match std::env::var_os(SAMPLE_DATA_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => workspace_root().join("../shared/data"),
-    };
+    let root = sample_data_folder(None);
     let root = root.canonicalize().map_err(|error| {
         format!(
             "sample data not found at {}: {error}; set {SAMPLE_DATA_ENV} to its folder",
@@ -88,11 +84,6 @@ fn relative_path(from: &Path, to: &Path) -> PathBuf {
         relative.push(component);
     }
     relative
-}
-
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_owned()
 }
 
 #[cfg(test)]

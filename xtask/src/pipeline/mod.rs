@@ -16,6 +16,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use plan::{Plan, Preset, StageAction};
+
+use crate::paths::workspace_root;
 use state::PipelineState;
 
 /// Options of `cargo xtask pipeline`.
@@ -88,14 +90,6 @@ pub fn run(args: &PipelineArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Returns the workspace root, the parent of the `xtask` package.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 /// Builds `train` and `eval` in release mode once, so stages start at once.
 fn build_binaries(workspace: &Path) -> Result<(), String> {
     println!("building the release train and eval binaries");
@@ -132,7 +126,7 @@ fn run_command(command: &mut Command) -> Result<(), String> {
     }
 }
 
-fn describe_command(command: &Command) -> String {
+pub(crate) fn describe_command(command: &Command) -> String {
     let mut text = command.get_program().to_string_lossy().into_owned();
     for arg in command.get_args() {
         text.push(' ');

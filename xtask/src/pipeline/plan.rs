@@ -9,9 +9,7 @@ use mixformer_layer_surgery::{Dict, Value, read_weights, surgery, write_pth};
 
 use super::PipelineArgs;
 use super::state::PipelineState;
-
-/// Environment variable naming the sample data folder.
-const SAMPLE_DATA_ENV: &str = "MIXFORMER_SAMPLE_DATA";
+use crate::paths::{SAMPLE_DATA_ENV, sample_data_folder};
 
 /// The experiments a pipeline runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -280,7 +278,7 @@ impl Plan {
                         .clone()
                         .unwrap_or_else(|| workspace.join("output/pipeline-tiny")),
                 )?;
-                let sample = sample_data(args, workspace)?;
+                let sample = sample_data(args)?;
                 let settings = output.join("local.yaml");
                 write_sample_settings(&settings, &sample, &output)?;
                 (output, settings)
@@ -461,12 +459,8 @@ fn load_experiment(
     ExperimentConfig::load(script, &path).map_err(|error| error.to_string())
 }
 
-fn sample_data(args: &PipelineArgs, workspace: &Path) -> Result<PathBuf, String> {
-    let path = args
-        .sample_data
-        .clone()
-        .or_else(|| std::env::var_os(SAMPLE_DATA_ENV).map(PathBuf::from))
-        .unwrap_or_else(|| workspace.join("../shared/data"));
+fn sample_data(args: &PipelineArgs) -> Result<PathBuf, String> {
+    let path = sample_data_folder(args.sample_data.as_deref());
     if !path.join("sot").is_dir() {
         return Err(format!(
             "sample data not found at {}: pass --sample-data DIR or set {SAMPLE_DATA_ENV}",
