@@ -100,7 +100,7 @@ pub enum CliError {
 /// Runs the stage the arguments describe.
 pub fn run(args: &Args) -> Result<(), CliError> {
     let device = training_device(args)?;
-    check_devices(args, &device)?;
+    let replicas = replica_devices(args)?;
     let experiments = args
         .experiments_dir
         .clone()
@@ -129,6 +129,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
     let stage = build_stage(&config, &options, &device)?;
     tracing::info!(stage = %stage.kind, experiment = %config.experiment_name(), "starting");
+    // As in the reference, TRAIN.BATCH_SIZE is per device: each step draws one
+    // batch for every device and the epoch has SAMPLE_PER_EPOCH / (N x B) steps.
+    config.train.batch_size *= replicas.len() + 1;
     let data = experiment_data(&config, &settings, args.seed)?;
 
     let mut trainer_settings =
@@ -141,6 +144,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         trainer_settings,
         &device,
     )?;
+    trainer.set_replica_devices(&replicas);
     trainer.resume()?;
     let summary = trainer.fit(&data.train, Some(&data.val))?;
     match &summary.checkpoint {
@@ -244,12 +248,10 @@ fn training_device(args: &Args) -> Result<Device, CliError> {
         .map_err(|error| CliError::Usage(format!("--device: {error}")))
 }
 
-/// Stops before anything is loaded when more than one device is asked for.
-///
-/// Limitation: data-parallel training is not available. burn 0.22 implements
-/// its collective operations (`all_reduce`) for the CubeCL CUDA backend only,
-/// and this build trains on the flex or libtorch backends.
-fn check_devices(args: &Args, device: &Device) -> Result<(), CliError> {
+/// Returns the devices after the first of data-parallel training: none for
+/// one device, `cuda:K+1 .. cuda:K+N-1` for `--device cuda:K` and N
+/// processes. Stops before anything is loaded when the machine lacks them.
+fn replica_devices(args: &Args) -> Result<Vec<Device>, CliError> {
     let wanted = match args.mode {
         Mode::Single => 1,
         Mode::Multiple => args.nproc_per_node,
@@ -260,31 +262,41 @@ fn check_devices(args: &Args, device: &Device) -> Result<(), CliError> {
         ));
     }
     if wanted == 1 {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let available = available_devices(device);
-    if available < wanted {
+    let first = args
+        .device
+        .strip_prefix("cuda:")
+        .and_then(|index| index.parse::<usize>().ok());
+    let available = match first {
+        Some(_) => cuda_device_count(),
+        // The CPU backends have one device.
+        None => 1,
+    };
+    let Some(first) = first.filter(|first| first + wanted <= available) else {
         return Err(CliError::Usage(format!(
             "--nproc-per-node {wanted}: this machine has {available} device(s) for the chosen \
-             backend; pass --nproc-per-node {available} or --mode single"
+             backend; pass --nproc-per-node {available} or --mode single (data-parallel \
+             training runs on GPUs cuda:K .. cuda:K+N-1 with --device cuda:K)"
         )));
-    }
-    Err(CliError::Usage(format!(
-        "--nproc-per-node {wanted}: data-parallel training is not available in this build, \
-         because burn 0.22 provides collective operations only for its CubeCL CUDA backend; \
-         train on one device with --mode single (see docs/training.md)"
-    )))
+    };
+    (first + 1..first + wanted)
+        .map(|index| {
+            device_from_name(&format!("cuda:{index}"))
+                .map(Device::autodiff)
+                .map_err(|error| CliError::Usage(format!("--nproc-per-node: {error}")))
+        })
+        .collect()
 }
 
-fn available_devices(device: &Device) -> usize {
+/// Returns the number of CUDA devices libtorch sees, 0 without the `tch` feature.
+fn cuda_device_count() -> usize {
     #[cfg(feature = "tch")]
     {
-        let _ = device;
-        burn::tensor::Device::enumerate(burn::tensor::DeviceType::LibTorch).len()
+        Device::enumerate(burn::tensor::DeviceType::LibTorch).len()
     }
     #[cfg(not(feature = "tch"))]
     {
-        let _ = device;
-        burn::tensor::Device::enumerate(burn::tensor::DeviceType::Flex).len()
+        0
     }
 }

@@ -18,6 +18,7 @@ pub mod data;
 mod error;
 pub mod logbook;
 pub mod optimizer;
+mod parallel;
 pub mod params;
 pub mod schedule;
 pub mod stage;

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::{Module, ParamId};
-use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use mixformer_config::ExperimentConfig;
 use mixformer_distill::Actor;
@@ -18,6 +17,7 @@ use crate::clip::clip_global_norm;
 use crate::data::BatchSource;
 use crate::logbook::Logbook;
 use crate::optimizer::{GroupRates, GroupedAdamW};
+use crate::parallel::{NonFinite, local_step, parallel_step};
 use crate::params::{freeze, param_table};
 use crate::schedule::LrSchedule;
 use crate::stats::{RunningStats, describe, log_line};
@@ -155,6 +155,8 @@ pub struct Trainer {
     logbook: Logbook,
     next_epoch: usize,
     last_checkpoint: Option<PathBuf>,
+    /// Further devices of data-parallel training, each with its actor copy.
+    replicas: Vec<(Device, Box<dyn Actor>)>,
 }
 
 impl Trainer {
@@ -219,6 +221,7 @@ impl Trainer {
             logbook,
             next_epoch: 1,
             last_checkpoint: None,
+            replicas: Vec::new(),
         })
     }
 
@@ -326,36 +329,49 @@ impl Trainer {
         step: usize,
         steps: usize,
     ) -> Result<Vec<(String, f64)>, TrainError> {
-        let output = self
-            .actor
-            .forward(&self.student, batch, epoch)
-            .map_err(|source| TrainError::Actor {
-                epoch,
-                phase: "train",
-                step,
-                source: Box::new(source),
-            })?;
-        let loss: f64 = output.loss.clone().into_scalar::<f64>();
-        if !loss.is_finite() {
-            let mut terms = output.stats.clone();
-            if !terms.iter().any(|(name, _)| name == "Loss/total") {
-                terms.insert(0, ("Loss/total".into(), loss));
-            }
-            return Err(TrainError::NonFiniteLoss {
-                epoch,
-                step,
-                steps,
-                terms: describe(&terms),
-                kept: match &self.last_checkpoint {
-                    Some(path) => format!("The last checkpoint, {}, is kept", path.display()),
-                    None => "No checkpoint had been written yet".into(),
-                },
-            });
-        }
-
-        let mut gradients = output.loss.backward();
         let ids: Vec<ParamId> = self.trained.iter().copied().collect();
-        let mut grads = GradientsParams::from_params(&mut gradients, &self.student, &ids);
+        let outcome = if self.replicas.is_empty() {
+            local_step(
+                &self.student,
+                self.actor.as_ref(),
+                batch,
+                epoch,
+                step,
+                1.0,
+                &ids,
+            )?
+        } else {
+            parallel_step(
+                &self.student,
+                self.actor.as_ref(),
+                &self.device,
+                &self.replicas,
+                batch,
+                epoch,
+                step,
+                &ids,
+            )?
+        };
+        let result = match outcome {
+            Ok(result) => result,
+            Err(NonFinite { loss, mut stats }) => {
+                if !stats.iter().any(|(name, _)| name == "Loss/total") {
+                    stats.insert(0, ("Loss/total".into(), loss));
+                }
+                return Err(TrainError::NonFiniteLoss {
+                    epoch,
+                    step,
+                    steps,
+                    terms: describe(&stats),
+                    kept: match &self.last_checkpoint {
+                        Some(path) => format!("The last checkpoint, {}, is kept", path.display()),
+                        None => "No checkpoint had been written yet".into(),
+                    },
+                });
+            }
+        };
+
+        let mut grads = result.grads;
         clip_global_norm(
             &self.student,
             &mut grads,
@@ -363,7 +379,23 @@ impl Trainer {
             self.settings.grad_clip_norm,
         );
         self.student = self.optimizer.step(self.student.clone(), &mut grads);
-        Ok(output.stats)
+        Ok(result.stats)
+    }
+
+    /// Trains data-parallel over the trainer's device and `devices`: each step
+    /// splits its batch into consecutive shares, one per device, and sums the
+    /// gradients on the trainer's device, where clipping, the optimiser and
+    /// the checkpoints run. The batch must hold at least one sample per device.
+    pub fn set_replica_devices(&mut self, devices: &[Device]) {
+        self.replicas = devices
+            .iter()
+            .map(|device| {
+                (
+                    device.clone(),
+                    self.actor.replicate(&device.clone().inner()),
+                )
+            })
+            .collect();
     }
 
     fn train_epoch(

@@ -2,7 +2,7 @@
 //! teacher held for inference, the batch checks and the reading of statistics.
 
 use burn::module::Module;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use mixformer_model_vit::{BoxHead, HeadOutput, MixFormer, ModelOutput};
 
 use super::TrainBatch;
@@ -75,6 +75,13 @@ impl Teacher {
 
     pub fn model(&self) -> &MixFormer {
         &self.model
+    }
+
+    /// Copies the teacher onto `device`.
+    pub fn to_device(&self, device: &Device) -> Self {
+        Self {
+            model: self.model.clone().to_device(device),
+        }
     }
 
     /// Runs the teacher on plain copies of the batch images.

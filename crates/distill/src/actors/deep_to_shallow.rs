@@ -2,7 +2,7 @@
 //! student whose blocks in `TRAIN.REMOVE_LAYERS` fade out (2a) or that has
 //! already lost them (2b).
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use mixformer_model_vit::{BoxHead, HeadOutput, MixFormer};
 
 use super::common::{
@@ -238,5 +238,12 @@ impl Actor for DeepToShallowActor {
 
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn replicate(&self, device: &Device) -> Box<dyn Actor> {
+        Box::new(Self {
+            teacher: self.teacher.to_device(device),
+            settings: self.settings.clone(),
+        })
     }
 }

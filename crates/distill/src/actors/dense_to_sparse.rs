@@ -1,6 +1,7 @@
 //! Stage 1, dense-to-sparse distillation: a corner-head teacher teaches the
 //! prediction-token student through its marginalised corner maps.
 
+use burn::tensor::Device;
 use mixformer_model_vit::{BoxHead, HeadOutput, MixFormer};
 
 use super::common::{
@@ -127,5 +128,13 @@ impl Actor for DenseToSparseActor {
 
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn replicate(&self, device: &Device) -> Box<dyn Actor> {
+        Box::new(Self {
+            teacher: self.teacher.to_device(device),
+            weights: self.weights,
+            corner_weight: self.corner_weight,
+        })
     }
 }

@@ -12,7 +12,7 @@ mod dense_to_sparse;
 mod score;
 mod teacher_training;
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use mixformer_model_vit::MixFormer;
 
 use crate::DistillError;
@@ -63,4 +63,8 @@ pub trait Actor: Send + Sync {
 
     /// Name of the actor, written into checkpoints as `actor_type`.
     fn name(&self) -> &'static str;
+
+    /// Returns a copy of this actor whose teacher, if any, lives on `device`,
+    /// for data-parallel training over several devices.
+    fn replicate(&self, device: &Device) -> Box<dyn Actor>;
 }

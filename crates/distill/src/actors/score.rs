@@ -1,5 +1,6 @@
 //! Stage 3: training the score head that decides online template updates.
 
+use burn::tensor::Device;
 use mixformer_model_vit::MixFormer;
 
 use super::common::{check_batch, read_stats};
@@ -72,5 +73,10 @@ impl Actor for ScoreActor {
 
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn replicate(&self, device: &Device) -> Box<dyn Actor> {
+        let _ = device;
+        Box::new(self.clone())
     }
 }

@@ -1,5 +1,6 @@
 //! Stage 0: training the MixFormer-ViT teacher on the ground truth alone.
 
+use burn::tensor::Device;
 use mixformer_model_vit::{HeadOutput, MixFormer};
 
 use super::common::{BoxLossWeights, BoxTerms, check_batch, output_name, read_stats};
@@ -61,5 +62,10 @@ impl Actor for TeacherTrainingActor {
 
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn replicate(&self, device: &Device) -> Box<dyn Actor> {
+        let _ = device;
+        Box::new(self.clone())
     }
 }

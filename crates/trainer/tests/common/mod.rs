@@ -99,6 +99,13 @@ impl Actor for BoxActor {
         })
     }
 
+    fn replicate(&self, _device: &Device) -> Box<dyn Actor> {
+        Box::new(BoxActor {
+            scale: self.scale,
+            nan_from_epoch: self.nan_from_epoch,
+        })
+    }
+
     fn name(&self) -> &'static str {
         "BoxActor"
     }
