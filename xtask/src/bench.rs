@@ -41,27 +41,29 @@ pub struct BenchArgs {
     pub only: Vec<Suite>,
 
     /// Rounds of tracking and training, ours then PyTorch in each, so that a
-    /// slow spell of the machine hits both sides. The table shows medians.
-    #[arg(long, default_value_t = 2, value_name = "N")]
-    pub rounds: usize,
+    /// slow spell of the machine is less likely to hit one side only. The
+    /// table shows medians.
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rounds: u64,
 
     /// Timed tracking frames per model and path.
-    #[arg(long, default_value_t = 30, value_name = "N")]
-    pub frames: usize,
+    #[arg(long, default_value_t = 30, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub frames: u64,
 
     /// Training cases: `tiny` (batch 4) and `base` (12-block student and
-    /// ViT-B teacher, batch 2, seconds per step).
+    /// ViT-B teacher, batch 2, seconds per step, so minutes a round).
     #[arg(
         long,
+        value_enum,
         value_delimiter = ',',
         default_value = "tiny",
         value_name = "NAME,..."
     )]
-    pub train: Vec<String>,
+    pub train: Vec<TrainCase>,
 
     /// Timed samples of the sample-preparation benchmark.
-    #[arg(long, default_value_t = 300, value_name = "N")]
-    pub samples: usize,
+    #[arg(long, default_value_t = 300, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub samples: u64,
 
     /// Python interpreter with torch, numpy and opencv, by default
     /// `MIXFORMER_TORCH_PYTHON`, else `python3`. Without them the PyTorch side
@@ -102,6 +104,24 @@ impl Backend {
         match self {
             Backend::Flex => "flex",
             Backend::Libtorch => "libtorch",
+        }
+    }
+}
+
+/// A training case of the `train_step` benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainCase {
+    /// The tiny experiments at batch 4.
+    Tiny,
+    /// The 12-block student and the ViT-B teacher at batch 2.
+    Base,
+}
+
+impl TrainCase {
+    fn name(self) -> &'static str {
+        match self {
+            TrainCase::Tiny => "tiny",
+            TrainCase::Base => "base",
         }
     }
 }
@@ -189,7 +209,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let mut results = Results::default();
 
     let python = python_with_torch(args, &mut results);
-    for round in 1..=args.rounds.max(1) {
+    for round in 1..=args.rounds {
         println!("== round {round}: ours, {threads} threads");
         for &backend in &backends {
             let mut runs = Vec::new();
@@ -197,7 +217,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
                 runs.push(("tracking_fps", vec![]));
             }
             if suites.contains(&Suite::Train) {
-                let extra = if args.train.iter().any(|case| case == "base") {
+                let extra = if args.train.contains(&TrainCase::Base) {
                     vec!["base".to_string()]
                 } else {
                     vec![]
@@ -265,13 +285,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             let _ = writeln!(text, "\nNote: {note}");
         }
         std::fs::write(path, text)
-            .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+            .map_err(|error| format!("failed to write {}: {error}", path.display()))?;
         println!("table written to {}", path.display());
     }
     Ok(())
 }
 
-/// The requested backends, or flex plus libtorch when `LIBTORCH` is set.
+/// Returns the requested backends, or flex plus libtorch when `LIBTORCH` is set.
 fn choose_backends(requested: &[Backend], has_libtorch: bool) -> Result<Vec<Backend>, String> {
     if requested.is_empty() {
         let mut backends = vec![Backend::Flex];
@@ -293,8 +313,8 @@ fn choose_backends(requested: &[Backend], has_libtorch: bool) -> Result<Vec<Back
 }
 
 /// Keeps training results of the requested cases only.
-fn wanted(measurement: &Measurement, train: &[String]) -> bool {
-    measurement.bench != "train_step" || train.contains(&measurement.case)
+fn wanted(measurement: &Measurement, train: &[TrainCase]) -> bool {
+    measurement.bench != "train_step" || train.iter().any(|case| case.name() == measurement.case)
 }
 
 /// Builds `cargo bench` commands for one of our backends.
@@ -380,7 +400,8 @@ fn run_and_collect(command: &mut Command) -> Result<Vec<Measurement>, String> {
     let mut measurements = Vec::new();
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines() {
-            let line = line.map_err(|error| format!("reading benchmark output: {error}"))?;
+            let line =
+                line.map_err(|error| format!("failed to read the benchmark output: {error}"))?;
             match parse_result_line(&line) {
                 Some(measurement) => measurements.push(measurement),
                 None => println!("{line}"),
@@ -439,7 +460,9 @@ fn run_torch(
         wanted = true;
     }
     if suites.contains(&Suite::Train) && !args.train.is_empty() {
-        torch.arg("--train").args(&args.train);
+        torch
+            .arg("--train")
+            .args(args.train.iter().map(|case| case.name()));
         wanted = true;
     }
     if !wanted {
@@ -492,7 +515,7 @@ fn probe_python(python: &Path) -> Result<(), String> {
     let output = Command::new(python)
         .args(["-c", "import torch, numpy, cv2"])
         .output()
-        .map_err(|error| format!("cannot run {}: {error}", python.display()))?;
+        .map_err(|error| format!("failed to run {}: {error}", python.display()))?;
     if output.status.success() {
         return Ok(());
     }
@@ -504,7 +527,7 @@ fn probe_python(python: &Path) -> Result<(), String> {
     ))
 }
 
-/// The Markdown table of every measurement of ours beside its baseline.
+/// Renders the Markdown table of every measurement of ours beside its baseline.
 ///
 /// Tracking rows compare both of our paths with the baseline's full forward,
 /// which is what the reference tracker runs on every frame.
@@ -551,7 +574,7 @@ pub fn render_table(results: &Results) -> String {
     text
 }
 
-/// The median value of each `(bench, case, path)`, in order of first appearance.
+/// Returns the median value of each `(bench, case, path)`, in order of first appearance.
 fn medians(measurements: &[Measurement]) -> Vec<(String, String, String, f64)> {
     let mut groups: Vec<((String, String, String), Vec<f64>)> = Vec::new();
     for m in measurements {
@@ -576,7 +599,7 @@ fn medians(measurements: &[Measurement]) -> Vec<(String, String, String, f64)> {
         .collect()
 }
 
-/// Three significant digits, at most three decimals.
+/// Formats a rate with three significant digits and at most three decimals.
 fn format_rate(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
@@ -629,7 +652,7 @@ mod tests {
     }
 
     #[test]
-    fn the_table_divides_ours_by_the_baseline() {
+    fn table_divides_ours_by_baseline() {
         let mut results = Results::default();
         results.ours.insert(
             "flex".into(),
@@ -682,7 +705,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_baseline_is_marked_skipped() {
+    fn missing_baseline_is_marked_skipped() {
         let mut results = Results::default();
         results.ours.insert(
             "cpu".into(),
@@ -710,7 +733,7 @@ mod tests {
     }
 
     #[test]
-    fn a_python_without_torch_is_reported() {
+    fn missing_interpreter_is_reported() {
         let error = probe_python(Path::new("/nonexistent/python")).expect_err("no such program");
         assert!(error.contains("/nonexistent/python"), "{error}");
     }

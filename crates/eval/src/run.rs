@@ -57,6 +57,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary, EvalError> {
         params = params.with_update_interval(interval);
     }
     params.validate()?;
+    let device = device_from_name(&args.device)?;
 
     let name = args.name.clone().unwrap_or_else(|| match mode {
         ForwardMode::Cached => config.name.clone(),
@@ -98,7 +99,6 @@ pub fn run(args: &RunArgs) -> Result<RunSummary, EvalError> {
         });
     }
 
-    let device = device_from_name(&args.device)?;
     let model = load_model(&config, &args.checkpoint, &device)?;
     let runs = track_in_parallel(
         &pending,

@@ -530,12 +530,12 @@ fn unknown_device_lists_the_accepted_names() {
     let output = fixture.run("otb", &root, &["--device", "tpu:0"]);
     assert!(!output.status.success());
     let message = stderr(&output);
-    assert!(
-        message.contains("unknown device \"tpu:0\"") && message.contains("flex"),
-        "{message}"
-    );
+    assert!(message.contains("unknown device \"tpu:0\""), "{message}");
+    assert!(message.contains("flex"), "{message}");
 }
 
+// With the tch feature the default device is libtorch, whose results differ by rounding.
+#[cfg(not(feature = "tch"))]
 #[test]
 fn flex_device_tracks_like_the_default() {
     let fixture = Fixture::new();

@@ -26,7 +26,7 @@ pub struct TemplateKeyValues {
 /// output projection, named as in the PyTorch checkpoints (`attn.qkv`, `attn.proj`).
 #[derive(Module, Debug)]
 pub struct MixedAttention {
-    /// `Linear(D, 3D)`: rows are all queries, then all keys, then all values.
+    /// `Linear(D, 3D)`: its output features are all queries, then all keys, then all values.
     pub qkv: Linear,
     /// `Linear(D, D)` applied to the concatenated heads.
     pub proj: Linear,
@@ -92,8 +92,8 @@ impl MixedAttention {
     /// `first_query` on: the earlier ones serve as keys and values alone.
     ///
     /// The last block of a student needs the outputs of its four prediction
-    /// tokens only, so this skips the query, output projection and MLP work
-    /// of every search token there.
+    /// tokens only, so this skips the query and output-projection work of
+    /// every search token there.
     pub fn forward_search_tail(
         &self,
         x: Tensor<3>,
@@ -162,10 +162,9 @@ impl MixedAttention {
 ///
 /// Without autodiff (tracking, the teacher of a distillation stage) this is
 /// burn's fused attention op: libtorch's `scaled_dot_product_attention`, or
-/// flex's kernel, which never holds the whole score matrix. It made the
-/// cached MixFormerV2-B step 25 % faster on flex and 11 % on libtorch
-/// (docs/performance.md). Under autodiff burn would fall back to this same
-/// composition, so the plain form is used there.
+/// flex's own kernel. It cut the cached MixFormerV2-B step time by about a
+/// quarter on flex (docs/performance.md). Under autodiff burn would fall back
+/// to this same composition, so the plain form is used there.
 fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
     if !q.device().is_autodiff() {
         // The default scale is 1 / sqrt(head dim), without mask or causality.

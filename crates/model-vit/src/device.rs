@@ -4,14 +4,14 @@
 //! |---|---|---|
 //! | `flex` | burn's pure-Rust CPU backend | nothing |
 //! | `libtorch` | libtorch on the CPU | the `tch` feature |
-//! | `cuda:N` | libtorch on GPU `N` | the `tch` feature and a CUDA libtorch |
+//! | `cuda:N` | libtorch on GPU `N` | the `tch` feature, a CUDA libtorch and `N` below the GPU count |
 //! | `cpu` | `libtorch` with the `tch` feature, `flex` without | |
 
 use burn::tensor::Device;
 
 use crate::ModelError;
 
-/// The device names [`device_from_name`] accepts in this build.
+/// Returns the device names [`device_from_name`] accepts in this build.
 pub fn device_names() -> &'static str {
     if cfg!(feature = "tch") {
         "cpu, flex, libtorch or cuda:N"
@@ -20,13 +20,12 @@ pub fn device_names() -> &'static str {
     }
 }
 
-/// The device `name` stands for (see the module docs), without autodiff.
+/// Returns the device `name` names (see the module docs), without autodiff.
 pub fn device_from_name(name: &str) -> Result<Device, ModelError> {
-    let unknown = || {
-        ModelError::InvalidConfig(format!(
-            "unknown device {name:?}; expected {}",
-            device_names()
-        ))
+    let unknown = || ModelError::UnknownDevice {
+        origin: String::new(),
+        name: name.to_string(),
+        accepted: device_names(),
     };
     match name {
         "flex" => Ok(Device::flex()),
@@ -38,15 +37,21 @@ pub fn device_from_name(name: &str) -> Result<Device, ModelError> {
 /// Environment variable the benchmarks read the device name from.
 pub const DEVICE_VARIABLE: &str = "MIXFORMER_DEVICE";
 
-/// The device named by `MIXFORMER_DEVICE` (default `cpu`) and its name.
+/// Returns the device named by `MIXFORMER_DEVICE` (default `cpu`) and its name.
 pub fn device_from_env() -> Result<(String, Device), ModelError> {
     let name = std::env::var(DEVICE_VARIABLE).unwrap_or_else(|_| "cpu".to_string());
-    let device = device_from_name(&name)
-        .map_err(|error| ModelError::InvalidConfig(format!("{DEVICE_VARIABLE}: {error}")))?;
+    let device = device_from_name(&name).map_err(|error| match error {
+        ModelError::UnknownDevice { name, accepted, .. } => ModelError::UnknownDevice {
+            origin: format!("{DEVICE_VARIABLE}: "),
+            name,
+            accepted,
+        },
+        other => other,
+    })?;
     Ok((name, device))
 }
 
-/// The fastest CPU device of this build: libtorch with the `tch` feature, flex otherwise.
+/// Returns the fastest CPU device of this build: libtorch with the `tch` feature, flex otherwise.
 // burn 0.22 marks burn-tch deprecated and 0.23 removes it, so the workspace pins 0.22.
 #[allow(deprecated)]
 pub fn default_cpu_device() -> Device {
@@ -69,7 +74,9 @@ fn libtorch_device(name: &str) -> Option<Device> {
             return Some(Device::libtorch());
         }
         let index = name.strip_prefix("cuda:")?.parse::<usize>().ok()?;
-        Some(Device::libtorch_cuda(index))
+        // An index past the GPUs libtorch sees would fail inside libtorch later.
+        let gpus = Device::enumerate(burn::tensor::DeviceType::LibTorch).len();
+        (index < gpus).then(|| Device::libtorch_cuda(index))
     }
     #[cfg(not(feature = "tch"))]
     {
@@ -78,7 +85,7 @@ fn libtorch_device(name: &str) -> Option<Device> {
     }
 }
 
-/// A short description of the backend behind `name`, for benchmark and log headers.
+/// Returns a short description of the backend behind `name`, for benchmark and log headers.
 pub fn backend_label(name: &str) -> &'static str {
     match name {
         "flex" => "flex (pure-Rust CPU)",

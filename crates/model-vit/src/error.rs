@@ -7,6 +7,17 @@ pub enum ModelError {
     #[error("invalid model configuration: {0}")]
     InvalidConfig(String),
 
+    /// A device name this build does not know.
+    #[error("{origin}unknown device {name:?}; expected {accepted}")]
+    UnknownDevice {
+        /// Where the name came from, with a trailing `: `, or empty.
+        origin: String,
+        /// The name given.
+        name: String,
+        /// The names this build accepts.
+        accepted: &'static str,
+    },
+
     /// A weight file could not be read or written.
     #[error("{0}")]
     Weights(String),

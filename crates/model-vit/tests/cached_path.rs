@@ -84,6 +84,33 @@ fn cached_path_matches_with_one_block() {
     compare_paths(&model, image(32), image(32), image(64));
 }
 
+/// Outside autodiff attention is burn's fused op, under autodiff the plain
+/// composition: both must give the same outputs.
+#[test]
+fn autodiff_forward_matches_plain_forward() {
+    let plain_device = Device::flex();
+    let autodiff_device = Device::flex().autodiff();
+    let data = fixture_data("student");
+    let plain = load_fixture_model("student", &plain_device);
+    let autodiff = load_fixture_model("student", &autodiff_device);
+    let (template, online, search) = fixture_images(&data, &plain_device);
+    let (template_ad, online_ad, search_ad) = fixture_images(&data, &autodiff_device);
+
+    let expected = plain.forward(template, online, search, None);
+    let actual = autodiff.forward(template_ad, online_ad, search_ad, None);
+    let difference = max_abs_diff(&values(actual.boxes()), &values(expected.boxes()));
+    assert!(difference < 1e-5, "boxes differ by {difference}");
+    for (index, (a, b)) in actual
+        .block_outputs
+        .iter()
+        .zip(&expected.block_outputs)
+        .enumerate()
+    {
+        let difference = max_abs_diff(&values(a.clone()), &values(b.clone()));
+        assert!(difference < 1e-4, "block {index} differs by {difference}");
+    }
+}
+
 #[test]
 fn track_converts_boxes_to_centre_and_size() {
     let device = Device::flex();
