@@ -166,7 +166,12 @@ impl VisionTransformer {
     /// Runs the search image (and prediction tokens) against a template cache.
     ///
     /// Returns the search tokens `[B, S, D]` and the prediction tokens `[B, 4, D]`.
+    ///
+    /// # Panics
+    ///
+    /// If `cache` comes from a model of another depth.
     pub fn forward_search(&self, search: Tensor<4>, cache: &TemplateCache) -> BackboneOutput {
+        self.check_cache(cache);
         let mut x = self.embed_search(search);
         let search_tokens = x.dims()[1] - self.prediction_token_count();
         for (block, keys_values) in self.blocks.iter().zip(&cache.blocks) {
@@ -188,6 +193,7 @@ impl VisionTransformer {
         cache: &TemplateCache,
     ) -> Option<Tensor<3>> {
         self.reg_tokens.as_ref()?;
+        self.check_cache(cache);
         let (last, earlier) = self.blocks.split_last()?;
         let last_cache = cache.blocks.last()?;
         let mut x = self.embed_search(search);
@@ -196,6 +202,18 @@ impl VisionTransformer {
             x = block.forward_search(x, keys_values);
         }
         Some(last.forward_search_tail(x, last_cache, search_tokens))
+    }
+
+    /// Panics unless `cache` has one entry per block, since a cache from a
+    /// model of another depth would otherwise pair blocks silently.
+    fn check_cache(&self, cache: &TemplateCache) {
+        assert_eq!(
+            cache.blocks.len(),
+            self.blocks.len(),
+            "the template cache has {} blocks and the model {}: encode the templates with this model",
+            cache.blocks.len(),
+            self.blocks.len()
+        );
     }
 
     /// 4 for the student, 0 for the teacher.

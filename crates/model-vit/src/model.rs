@@ -144,6 +144,10 @@ impl MixFormer {
     ///
     /// A student's last block runs its four prediction tokens only, because its
     /// heads read nothing else. A teacher's corner head needs every search token.
+    ///
+    /// # Panics
+    ///
+    /// If `cache` was encoded by a model of another depth.
     pub fn track(&self, search: Tensor<4>, cache: &TemplateCache) -> TrackOutput {
         if let BoxHead::Distribution(head) = &self.box_head
             && let Some(tokens) = self

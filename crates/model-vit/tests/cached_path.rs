@@ -84,6 +84,30 @@ fn cached_path_matches_with_one_block() {
     compare_paths(&model, image(32), image(32), image(64));
 }
 
+#[test]
+#[should_panic(expected = "the template cache has 2 blocks and the model 1")]
+fn cache_of_another_depth_is_rejected() {
+    let device = Device::flex();
+    let config = |depth| VitConfig {
+        embed_dim: 16,
+        depth,
+        num_heads: 2,
+        mlp_ratio: 1.0,
+        patch_size: 16,
+        template_size: 32,
+        search_size: 64,
+        head: HeadKind::Distribution { bins: 16 },
+        score_head: false,
+        drop_path_rate: 0.0,
+        layer_norm_eps: 1e-6,
+    };
+    let deep = MixFormer::new(&config(2), &device).expect("valid config");
+    let shallow = MixFormer::new(&config(1), &device).expect("valid config");
+    let image = |size| Tensor::<4>::random([1, 3, size, size], Distribution::Default, &device);
+    let cache = deep.encode_templates(image(32), image(32));
+    shallow.track(image(64), &cache);
+}
+
 /// Outside autodiff attention is burn's fused op, under autodiff the plain
 /// composition: both must give the same outputs.
 #[test]
