@@ -16,7 +16,7 @@ use mixformer_model_vit::MixFormer;
 
 use crate::TrainError;
 
-/// What one device computed for its share of a batch.
+/// The gradients and statistics one device computed for its share of a batch.
 pub(crate) struct ShareResult {
     /// Gradients of the weighted loss, on the main device.
     pub grads: GradientsParams,
@@ -24,13 +24,13 @@ pub(crate) struct ShareResult {
     pub stats: Vec<(String, f64)>,
 }
 
-/// The loss was not finite: its value and the actor's statistics.
+/// A loss that is not finite, with the actor's statistics.
 pub(crate) struct NonFinite {
     pub loss: f64,
     pub stats: Vec<(String, f64)>,
 }
 
-/// The outcome of the forward and backward passes of one step.
+/// The result of the forward and backward passes of one step.
 pub(crate) type StepOutcome = Result<ShareResult, NonFinite>;
 
 /// Runs the actor on `batch` and back-propagates `weight` times its loss,
