@@ -2,11 +2,12 @@
 
 The models are the PyTorch modules of the parity fixtures
 (make_model_fixtures.py), which follow the reference (MCG-NJU/MixFormerV2)
-operation for operation: a one-stream ViT whose blocks run mixed attention
-(template queries see the templates, search and prediction-token queries see
-every token), the distribution head on four prediction tokens, the score
-head, and for the teacher the CORNER_UP head with its soft-argmax. Weights
-are random; speed does not depend on them.
+operation for operation. The backbone is a one-stream ViT whose blocks run
+mixed attention: template queries see the templates, search and
+prediction-token queries see every token. The student has the distribution
+head on four prediction tokens and the score head, the teacher the CORNER_UP
+head with its soft-argmax. Weights are random, since speed does not depend
+on them.
 
 Tracking runs the reference tracker's path on every frame: a square crop
 around the last box (OpenCV, constant border, bilinear resize), conversion to

@@ -174,7 +174,7 @@ pub struct Results {
     pub ours: BTreeMap<String, Vec<Measurement>>,
     /// The PyTorch side.
     pub baseline: Vec<Measurement>,
-    /// Why parts were skipped.
+    /// Reasons for the parts that were skipped.
     pub notes: Vec<String>,
 }
 
@@ -230,12 +230,14 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
                 command.env("BENCH_FRAMES", args.frames.to_string());
                 command.env("MIXFORMER_SAMPLE_DATA", &sample_data);
                 let measured = run_and_collect(&mut command)?;
-                let kept = measured.into_iter().filter(|m| wanted(m, &args.train));
+                let requested = measured
+                    .into_iter()
+                    .filter(|m| is_requested(m, &args.train));
                 results
                     .ours
                     .entry(backend.name().to_string())
                     .or_default()
-                    .extend(kept);
+                    .extend(requested);
             }
         }
         if let Some(python) = &python {
@@ -313,7 +315,7 @@ fn choose_backends(requested: &[Backend], has_libtorch: bool) -> Result<Vec<Back
 }
 
 /// Keeps training results of the requested cases only.
-fn wanted(measurement: &Measurement, train: &[TrainCase]) -> bool {
+fn is_requested(measurement: &Measurement, train: &[TrainCase]) -> bool {
     measurement.bench != "train_step" || train.iter().any(|case| case.name() == measurement.case)
 }
 
@@ -325,9 +327,9 @@ struct CargoBench {
 }
 
 impl CargoBench {
-    /// `cargo bench -p mixformer-<package> --bench <bench> [-- extra]`, with
-    /// the `tch` feature, its own target folder and the libtorch library
-    /// path for [`Backend::Libtorch`].
+    /// Builds `cargo bench -p <every bench package> --bench <bench> [-- extra]`,
+    /// with the `tch` features, their own target folder and the libtorch
+    /// library path for [`Backend::Libtorch`].
     fn command(&self, bench: &str, extra: &[String], backend: Option<Backend>) -> Command {
         let mut command = Command::new(env!("CARGO"));
         command.current_dir(&self.workspace).arg("bench");
@@ -363,7 +365,7 @@ impl CargoBench {
     }
 }
 
-/// Whether the caller set rustc flags through the environment.
+/// Returns whether the caller set rustc flags through the environment.
 fn rustflags_set() -> bool {
     std::env::vars_os().any(|(key, _)| {
         let key = key.to_string_lossy();
@@ -373,7 +375,7 @@ fn rustflags_set() -> bool {
     })
 }
 
-/// `LD_LIBRARY_PATH` with libtorch's `lib` folder in front.
+/// Returns `LD_LIBRARY_PATH` with libtorch's `lib` folder in front.
 fn library_path(libtorch: &Path) -> std::ffi::OsString {
     let mut path = libtorch.join("lib").into_os_string();
     if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH").filter(|value| !value.is_empty()) {
@@ -417,8 +419,8 @@ fn run_and_collect(command: &mut Command) -> Result<Vec<Measurement>, String> {
     Ok(measurements)
 }
 
-/// The interpreter for the PyTorch side, or `None` with a note saying why
-/// that side is skipped.
+/// Returns the interpreter for the PyTorch side, or `None` after recording
+/// a note that explains why that side is skipped.
 fn python_with_torch(args: &BenchArgs, results: &mut Results) -> Option<PathBuf> {
     let python = args
         .python
@@ -626,7 +628,7 @@ mod tests {
     }
 
     #[test]
-    fn result_lines_parse_with_and_without_a_path() {
+    fn result_lines_parse_with_optional_path() {
         assert_eq!(
             parse_result_line("result tracking MixFormerV2-S cached 17.25"),
             Some(measurement("tracking", "MixFormerV2-S", "cached", 17.25))
@@ -638,7 +640,7 @@ mod tests {
     }
 
     #[test]
-    fn other_lines_and_bad_values_are_not_results() {
+    fn other_lines_are_not_results() {
         for line in [
             "MixFormerV2-S  17.25  12.4",
             "result tracking",
@@ -719,7 +721,7 @@ mod tests {
     }
 
     #[test]
-    fn libtorch_is_chosen_only_when_it_can_build() {
+    fn libtorch_needs_libtorch_folder() {
         assert_eq!(choose_backends(&[], false), Ok(vec![Backend::Flex]));
         assert_eq!(
             choose_backends(&[], true),

@@ -11,8 +11,8 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_owned()
 }
 
-/// The sample data folder: `explicit`, else `MIXFORMER_SAMPLE_DATA`, else
-/// `../shared/data` beside the workspace. Not checked for existence.
+/// Returns the sample data folder: `explicit`, else `MIXFORMER_SAMPLE_DATA`,
+/// else `../shared/data` beside the workspace. The folder may not exist.
 pub fn sample_data_folder(explicit: Option<&Path>) -> PathBuf {
     match explicit {
         Some(path) => path.to_path_buf(),

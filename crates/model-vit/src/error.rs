@@ -10,7 +10,7 @@ pub enum ModelError {
     /// A device name this build does not know.
     #[error("{origin}unknown device {name:?}; expected {accepted}")]
     UnknownDevice {
-        /// Where the name came from, with a trailing `: `, or empty.
+        /// The source of the name with a trailing `: ` (an option or variable), or empty.
         origin: String,
         /// The name given.
         name: String,

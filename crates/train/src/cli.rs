@@ -131,12 +131,16 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     tracing::info!(stage = %stage.kind, experiment = %config.experiment_name(), "starting");
     // As in the reference, TRAIN.BATCH_SIZE is per device: each step draws one
     // batch for every device and the epoch has SAMPLE_PER_EPOCH / (N x B) steps.
-    config.train.batch_size *= replicas.len() + 1;
-    let data = experiment_data(&config, &settings, args.seed)?;
+    // The saved config keeps the per-device value.
+    let devices = replicas.len() + 1;
+    let mut data_config = config.clone();
+    data_config.train.batch_size *= devices;
+    let data = experiment_data(&data_config, &settings, args.seed)?;
 
     let mut trainer_settings =
         TrainerSettings::from_config(&config, save_dir, &stage.net_type, args.seed)?;
     trainer_settings.stop_after = args.stop_after;
+    trainer_settings.batch_size *= devices;
     let mut trainer = Trainer::new(
         stage.student,
         stage.actor,
@@ -240,7 +244,7 @@ fn teacher_spec(
     }
 }
 
-/// The device of `--device`, with autodiff: libtorch when built with the `tch`
+/// Returns the device of `--device`, with autodiff: libtorch when built with the `tch`
 /// feature, the pure-Rust CPU backend otherwise (see `mixformer_model_vit::device`).
 fn training_device(args: &Args) -> Result<Device, CliError> {
     device_from_name(&args.device)
@@ -289,7 +293,7 @@ fn replica_devices(args: &Args) -> Result<Vec<Device>, CliError> {
         .collect()
 }
 
-/// Returns the number of CUDA devices libtorch sees, 0 without the `tch` feature.
+/// Returns the number of CUDA devices libtorch finds, 0 without the `tch` feature.
 fn cuda_device_count() -> usize {
     #[cfg(feature = "tch")]
     {

@@ -150,7 +150,7 @@ pub(crate) fn parallel_step(
     }))
 }
 
-/// `(start, length)` of `parts` consecutive shares of `size` samples, the
+/// Returns `(start, length)` of `parts` consecutive shares of `size` samples, the
 /// first `size % parts` one sample longer.
 pub(crate) fn share_bounds(size: usize, parts: usize) -> Vec<(usize, usize)> {
     let base = size / parts;
@@ -166,7 +166,7 @@ pub(crate) fn share_bounds(size: usize, parts: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Samples `start..start + len` of `batch`, on `device`.
+/// Returns samples `start..start + len` of `batch`, on `device`.
 fn share_of(batch: &TrainBatch, start: usize, len: usize, device: &Device) -> TrainBatch {
     TrainBatch {
         template: batch

@@ -3,14 +3,15 @@
 
 mod common;
 
+use mixformer_distill::TrainBatch;
 use mixformer_model_vit::MixFormer;
 use mixformer_model_vit::weights::export_weights;
 use mixformer_trainer::{TrainError, Trainer, to_train_batch};
 
 use common::{BoxActor, SyntheticBatches, device, serial, settings, tiny_config};
 
-/// The tiny student without drop-path, whose random masks would differ
-/// between one batch and two shares.
+/// Builds the tiny student without drop-path, whose random masks would
+/// differ between one batch and two shares.
 fn student_without_drop_path() -> MixFormer {
     let device = device();
     device.seed(5);
@@ -34,6 +35,15 @@ fn trainer(dir: &std::path::Path, actor: BoxActor, replicas: usize) -> Trainer {
     trainer
 }
 
+/// Returns the two-sample synthetic batch every test steps on.
+fn batch() -> TrainBatch {
+    to_train_batch(
+        &SyntheticBatches { seed: 9, steps: 1 }.batch(1, 0),
+        &device(),
+    )
+    .unwrap()
+}
+
 fn plain_actor() -> BoxActor {
     BoxActor {
         scale: 1.0,
@@ -45,11 +55,7 @@ fn plain_actor() -> BoxActor {
 fn two_shares_update_like_one_batch() {
     let _guard = serial();
     let dir = tempfile::tempdir().unwrap();
-    let batch = to_train_batch(
-        &SyntheticBatches { seed: 9, steps: 1 }.batch(1, 0),
-        &device(),
-    )
-    .unwrap();
+    let batch = batch();
 
     let mut single = trainer(&dir.path().join("single"), plain_actor(), 0);
     let mut parallel = trainer(&dir.path().join("parallel"), plain_actor(), 1);
@@ -85,11 +91,7 @@ fn two_shares_update_like_one_batch() {
 fn batch_smaller_than_device_count_is_rejected() {
     let _guard = serial();
     let dir = tempfile::tempdir().unwrap();
-    let batch = to_train_batch(
-        &SyntheticBatches { seed: 9, steps: 1 }.batch(1, 0),
-        &device(),
-    )
-    .unwrap();
+    let batch = batch();
     // Two samples over three devices.
     let mut parallel = trainer(dir.path(), plain_actor(), 2);
     let error = parallel.train_step(&batch, 1, 1, 1).unwrap_err();
@@ -107,11 +109,7 @@ fn batch_smaller_than_device_count_is_rejected() {
 fn non_finite_share_stops_the_step() {
     let _guard = serial();
     let dir = tempfile::tempdir().unwrap();
-    let batch = to_train_batch(
-        &SyntheticBatches { seed: 9, steps: 1 }.batch(1, 0),
-        &device(),
-    )
-    .unwrap();
+    let batch = batch();
     let actor = BoxActor {
         scale: 1.0,
         nan_from_epoch: Some(1),
