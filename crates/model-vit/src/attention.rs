@@ -87,6 +87,17 @@ impl MixedAttention {
         self.project_out(out, batch, tokens, dim)
     }
 
+    /// Runs every token of `x` as keys and values but only the tokens from
+    /// `first_query` on as queries, and returns their outputs,
+    /// `[B, N - first_query, D]`.
+    ///
+    /// These equal their rows of [`Self::forward`] when no template is queried,
+    /// since search and prediction-token queries see every token. A model's
+    /// last block needs no more than the tokens its heads read.
+    pub fn forward_tail(&self, x: Tensor<3>, first_query: usize) -> Tensor<3> {
+        self.tail(x, None, first_query)
+    }
+
     /// Runs the search-side tokens against the cached template keys and values
     /// like [`Self::forward_search`], but returns only the tokens from
     /// `first_query` on: the earlier ones serve as keys and values alone.
@@ -98,6 +109,17 @@ impl MixedAttention {
         &self,
         x: Tensor<3>,
         cache: &TemplateKeyValues,
+        first_query: usize,
+    ) -> Tensor<3> {
+        self.tail(x, Some(cache), first_query)
+    }
+
+    /// Runs the queries from `first_query` on against the keys and values of `prefix`
+    /// followed by those of every token of `x`.
+    fn tail(
+        &self,
+        x: Tensor<3>,
+        prefix: Option<&TemplateKeyValues>,
         first_query: usize,
     ) -> Tensor<3> {
         let [batch, tokens, dim] = x.dims();
@@ -119,8 +141,8 @@ impl MixedAttention {
             .reshape([batch, tokens, 2, self.num_heads, head_dim])
             .permute([2, 0, 3, 1, 4]);
         let shape = [batch, self.num_heads, tokens, head_dim];
-        let k = kv.clone().narrow(0, 0, 1).reshape(shape);
-        let v = kv.narrow(0, 1, 1).reshape(shape);
+        let mut k = kv.clone().narrow(0, 0, 1).reshape(shape);
+        let mut v = kv.narrow(0, 1, 1).reshape(shape);
 
         // [B, n, D] -> [B, H, n, d]
         let (q_weight, q_bias) = columns(0, dim);
@@ -128,8 +150,10 @@ impl MixedAttention {
             .reshape([batch, queried, self.num_heads, head_dim])
             .swap_dims(1, 2);
 
-        let k = Tensor::cat(vec![cache.keys.clone(), k], 2);
-        let v = Tensor::cat(vec![cache.values.clone(), v], 2);
+        if let Some(prefix) = prefix {
+            k = Tensor::cat(vec![prefix.keys.clone(), k], 2);
+            v = Tensor::cat(vec![prefix.values.clone(), v], 2);
+        }
         self.project_out(attend(q, k, v), batch, queried, dim)
     }
 

@@ -57,6 +57,16 @@ pub struct BackboneOutput {
     pub block_outputs: Vec<Tensor<3>>,
 }
 
+/// The last block's outputs that the heads read, from
+/// [`VisionTransformer::forward_heads`].
+#[derive(Debug, Clone)]
+pub struct HeadInputs {
+    /// Search tokens after the last block, `[B, S, D]`, when asked for.
+    pub search: Option<Tensor<3>>,
+    /// Prediction tokens after the last block, `[B, 4, D]` (student only).
+    pub prediction_tokens: Option<Tensor<3>>,
+}
+
 /// Per-block keys and values of a template pair, computed once per template change.
 #[derive(Debug, Clone)]
 pub struct TemplateCache {
@@ -136,15 +146,61 @@ impl VisionTransformer {
 
         let mut block_outputs = Vec::with_capacity(self.blocks.len());
         for (index, block) in self.blocks.iter().enumerate() {
-            let rate = remove_rates
-                .and_then(|rates| rates.get(index))
-                .copied()
-                .unwrap_or(1.0);
-            x = block.forward(x, template_tokens, rate);
+            x = block.forward(x, template_tokens, rate_of(remove_rates, index));
             block_outputs.push(x.clone());
         }
 
         self.split_outputs(x, template_tokens, search_tokens, block_outputs)
+    }
+
+    /// Runs like [`Self::forward`] but keeps no block outputs, and the last
+    /// block computes only the tokens the heads read: the search and prediction
+    /// tokens when `search_read`, the prediction tokens alone otherwise.
+    ///
+    /// A teacher, which has no prediction tokens, always returns its search
+    /// tokens. Its last block skips the template queries (a quarter of the
+    /// tokens at a 288-pixel search); a student's skips all but four.
+    pub fn forward_heads(
+        &self,
+        template: Tensor<4>,
+        online_template: Tensor<4>,
+        search: Tensor<4>,
+        remove_rates: Option<&[f64]>,
+        search_read: bool,
+    ) -> HeadInputs {
+        let templates = self.embed_templates(template, online_template);
+        let search = self.embed_search(search);
+        let prediction_tokens = self.prediction_token_count();
+        let search_tokens = search.dims()[1] - prediction_tokens;
+        let template_tokens = templates.dims()[1];
+        let search_read = search_read || prediction_tokens == 0;
+        let first_query = if search_read {
+            template_tokens
+        } else {
+            template_tokens + search_tokens
+        };
+
+        let mut x = Tensor::cat(vec![templates, search], 1);
+        let tail = match self.blocks.split_last() {
+            Some((last, earlier)) => {
+                for (index, block) in earlier.iter().enumerate() {
+                    x = block.forward(x, template_tokens, rate_of(remove_rates, index));
+                }
+                let rate = rate_of(remove_rates, earlier.len());
+                last.forward_tail(x, template_tokens, first_query, rate)
+            }
+            None => {
+                let tokens = x.dims()[1];
+                x.narrow(1, first_query, tokens - first_query)
+            }
+        };
+
+        let tail_tokens = tail.dims()[1];
+        HeadInputs {
+            search: search_read.then(|| tail.clone().narrow(1, 0, search_tokens)),
+            prediction_tokens: (prediction_tokens > 0)
+                .then(|| tail.narrow(1, tail_tokens - PREDICTION_TOKENS, PREDICTION_TOKENS)),
+        }
     }
 
     /// Runs the template pair alone, keeping each block's keys and values.
@@ -264,4 +320,12 @@ impl VisionTransformer {
             block_outputs,
         }
     }
+}
+
+/// The residual scale of block `index`: 1 unless `remove_rates` gives one.
+fn rate_of(remove_rates: Option<&[f64]>, index: usize) -> f64 {
+    remove_rates
+        .and_then(|rates| rates.get(index))
+        .copied()
+        .unwrap_or(1.0)
 }

@@ -112,6 +112,30 @@ impl Block {
         self.finish(x, attn, 1.0)
     }
 
+    /// Runs every token like [`Self::forward`] but returns the outputs of the
+    /// tokens from `first_query` on only; the earlier ones serve as keys and
+    /// values alone.
+    ///
+    /// # Panics
+    ///
+    /// If `first_query` falls inside the first `template_tokens` tokens, whose
+    /// queries see the templates only.
+    pub fn forward_tail(
+        &self,
+        x: Tensor<3>,
+        template_tokens: usize,
+        first_query: usize,
+        remove_rate: f64,
+    ) -> Tensor<3> {
+        assert!(
+            first_query >= template_tokens,
+            "the tail from token {first_query} includes template queries (the first {template_tokens})"
+        );
+        let rest = x.clone().narrow(1, first_query, x.dims()[1] - first_query);
+        let attn = self.attn.forward_tail(self.norm1.forward(x), first_query);
+        self.finish(rest, attn, remove_rate)
+    }
+
     /// Runs the search and prediction tokens against cached template keys and
     /// values and returns the outputs of the tokens from `first_query` on only.
     pub fn forward_search_tail(
@@ -120,12 +144,11 @@ impl Block {
         cache: &TemplateKeyValues,
         first_query: usize,
     ) -> Tensor<3> {
-        let tokens = x.dims()[1];
-        let queried = x.clone().narrow(1, first_query, tokens - first_query);
+        let rest = x.clone().narrow(1, first_query, x.dims()[1] - first_query);
         let attn = self
             .attn
             .forward_search_tail(self.norm1.forward(x), cache, first_query);
-        self.finish(queried, attn, 1.0)
+        self.finish(rest, attn, 1.0)
     }
 
     /// Adds the attention branch, then runs the MLP branch.

@@ -25,9 +25,9 @@ pub mod weights;
 
 mod error;
 
-pub use backbone::{TemplateCache, VisionTransformer};
+pub use backbone::{HeadInputs, TemplateCache, VisionTransformer};
 pub use config::{HeadKind, VitConfig};
 pub use device::{default_cpu_device, device_from_name};
 pub use error::ModelError;
 pub use io::{LoadPolicy, load_state_dict, load_weights_file, save_safetensors, to_state_dict};
-pub use model::{BoxHead, HeadOutput, MixFormer, ModelOutput, TrackOutput};
+pub use model::{BoxHead, HeadOutput, HeadsOutput, MixFormer, ModelOutput, TrackOutput};

@@ -6,7 +6,7 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use crate::ModelError;
-use crate::backbone::{BackboneOutput, TemplateCache, VisionTransformer};
+use crate::backbone::{TemplateCache, VisionTransformer};
 use crate::config::{HeadKind, VitConfig};
 use crate::heads::{CornerHead, CornerOutput, DistributionHead, DistributionOutput, ScoreHead};
 
@@ -62,6 +62,16 @@ impl ModelOutput {
     pub fn boxes_cxcywh(&self) -> Tensor<2> {
         xyxy_to_cxcywh(self.boxes())
     }
+}
+
+/// The outputs of [`MixFormer::forward_heads`]: those of a training forward
+/// without the block outputs.
+#[derive(Debug, Clone)]
+pub struct HeadsOutput {
+    /// Box head outputs, including the `(x1, y1, x2, y2)` boxes.
+    pub head: HeadOutput,
+    /// Score logit per sample, `[B, 1]`, when the model has a score head.
+    pub score_logits: Option<Tensor<2>>,
 }
 
 /// The outputs of one tracking step on the cached-template path.
@@ -123,12 +133,38 @@ impl MixFormer {
         let backbone = self
             .backbone
             .forward(template, online_template, search, remove_rates);
-        let (head, score_logits) = self.run_heads(&backbone);
+        let (head, score_logits) =
+            self.run_heads(Some(backbone.search), backbone.prediction_tokens);
         ModelOutput {
             head,
             score_logits,
             block_outputs: backbone.block_outputs,
         }
+    }
+
+    /// The head and score outputs of [`Self::forward`], equal up to rounding,
+    /// for the stages whose losses read nothing else.
+    ///
+    /// The last block runs only the tokens the heads read: the four prediction
+    /// tokens of a student, the search tokens of a teacher. That removes about
+    /// four fifths of a student's last block, forward and backward.
+    pub fn forward_heads(
+        &self,
+        template: Tensor<4>,
+        online_template: Tensor<4>,
+        search: Tensor<4>,
+        remove_rates: Option<&[f64]>,
+    ) -> HeadsOutput {
+        let search_read = matches!(self.box_head, BoxHead::Corner(_));
+        let inputs = self.backbone.forward_heads(
+            template,
+            online_template,
+            search,
+            remove_rates,
+            search_read,
+        );
+        let (head, score_logits) = self.run_heads(inputs.search, inputs.prediction_tokens);
+        HeadsOutput { head, score_logits }
     }
 
     /// Computes each block's template keys and values once per template change.
@@ -165,7 +201,8 @@ impl MixFormer {
             };
         }
         let backbone = self.backbone.forward_search(search, cache);
-        let (head, score_logits) = self.run_heads(&backbone);
+        let (head, score_logits) =
+            self.run_heads(Some(backbone.search), backbone.prediction_tokens);
         TrackOutput {
             boxes: xyxy_to_cxcywh(head.boxes()),
             scores: score_logits.map(sigmoid),
@@ -177,19 +214,26 @@ impl MixFormer {
         self.backbone.blocks.len()
     }
 
-    fn run_heads(&self, backbone: &BackboneOutput) -> (HeadOutput, Option<Tensor<2>>) {
+    /// Runs the box head and the score head on the last block's search and
+    /// prediction tokens.
+    fn run_heads(
+        &self,
+        search: Option<Tensor<3>>,
+        prediction_tokens: Option<Tensor<3>>,
+    ) -> (HeadOutput, Option<Tensor<2>>) {
         let head = match &self.box_head {
-            BoxHead::Corner(head) => HeadOutput::Corner(head.forward(backbone.search.clone())),
+            BoxHead::Corner(head) => HeadOutput::Corner(
+                head.forward(search.expect("the corner head is given the search tokens")),
+            ),
             BoxHead::Distribution(head) => {
-                let tokens = backbone
-                    .prediction_tokens
+                let tokens = prediction_tokens
                     .clone()
                     .expect("a model with the distribution head has prediction tokens");
                 HeadOutput::Distribution(head.forward(tokens))
             }
         };
-        let score_logits = match (&self.score_head, &backbone.prediction_tokens) {
-            (Some(score_head), Some(tokens)) => Some(score_head.forward(tokens.clone())),
+        let score_logits = match (&self.score_head, prediction_tokens) {
+            (Some(score_head), Some(tokens)) => Some(score_head.forward(tokens)),
             _ => None,
         };
         (head, score_logits)

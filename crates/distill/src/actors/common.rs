@@ -3,7 +3,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use mixformer_model_vit::{BoxHead, HeadOutput, MixFormer, ModelOutput};
+use mixformer_model_vit::{BoxHead, HeadOutput, HeadsOutput, MixFormer, ModelOutput};
 
 use super::TrainBatch;
 use crate::{CiouLoss, DistillError, ciou_loss, ground_truth_to_xyxy, l1_loss};
@@ -87,6 +87,16 @@ impl Teacher {
     /// Runs the teacher on plain copies of the batch images.
     pub fn forward(&self, batch: &TrainBatch) -> ModelOutput {
         self.model.forward(
+            batch.template.clone().inner(),
+            batch.online_template.clone().inner(),
+            batch.search.clone().inner(),
+            None,
+        )
+    }
+
+    /// Like [`Self::forward`], for the stages that read the heads alone.
+    pub fn forward_heads(&self, batch: &TrainBatch) -> HeadsOutput {
+        self.model.forward_heads(
             batch.template.clone().inner(),
             batch.online_template.clone().inner(),
             batch.search.clone().inner(),

@@ -72,7 +72,7 @@ impl Actor for DenseToSparseActor {
         check_batch(NAME, batch)?;
 
         // Student, on the training graph
-        let output = student.forward(
+        let output = student.forward_heads(
             batch.template.clone(),
             batch.online_template.clone(),
             batch.search.clone(),
@@ -88,7 +88,7 @@ impl Actor for DenseToSparseActor {
         };
 
         // Teacher, without gradients
-        let teacher_output = self.teacher.forward(batch);
+        let teacher_output = self.teacher.forward_heads(batch);
         let HeadOutput::Corner(corners) = teacher_output.head else {
             return Err(DistillError::HeadMismatch {
                 actor: NAME,

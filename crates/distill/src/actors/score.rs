@@ -43,7 +43,7 @@ impl Actor for ScoreActor {
             return Err(DistillError::MissingScoreHead { actor: NAME });
         }
 
-        let output = student.forward(
+        let output = student.forward_heads(
             batch.template.clone(),
             batch.online_template.clone(),
             batch.search.clone(),

@@ -34,7 +34,7 @@ impl Actor for TeacherTrainingActor {
         _epoch: usize,
     ) -> Result<ActorOutput, DistillError> {
         check_batch(NAME, batch)?;
-        let output = student.forward(
+        let output = student.forward_heads(
             batch.template.clone(),
             batch.online_template.clone(),
             batch.search.clone(),
