@@ -1,17 +1,19 @@
 //! AdamW over two parameter groups, with its state in the layout of
 //! `torch.optim.AdamW.state_dict()`.
 //!
-//! Each parameter is updated by burn's [`AdamW`] step. The moments are kept
-//! here, by PyTorch key, rather than in burn's `ModuleOptimizer`, because a
-//! checkpoint must hold them in PyTorch's layout (per parameter id over the
-//! groups, `Linear` weights transposed) and burn's optimiser record keys them
-//! by run-specific parameter ids in fields that are private to burn.
+//! The update is PyTorch's AdamW (decoupled weight decay, bias-corrected
+//! moments), written with as few tensor passes and new buffers as burn's
+//! operations allow, because a backend such as libtorch updates a tensor in
+//! place when no other handle refers to it. The moments are kept here, by PyTorch key, rather
+//! than in burn's `ModuleOptimizer`, because a checkpoint must hold them in
+//! PyTorch's layout (per parameter id over the groups, `Linear` weights
+//! transposed) and burn's optimiser record keys them by run-specific parameter
+//! ids in fields that are private to burn.
 
 use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
-use burn::optim::{AdamW, AdamWConfig, AdamWState as BurnAdamWState, AdaptiveMomentumState};
-use burn::optim::{GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use mixformer_layer_surgery::{AdamWGroup, AdamWParameterState, AdamWState, Tensor as Stored};
 
@@ -53,7 +55,6 @@ struct Moments {
 /// AdamW with a head group and a backbone group; frozen parameters are in neither.
 #[derive(Debug, Clone)]
 pub struct GroupedAdamW {
-    adamw: AdamWConfig,
     weight_decay: f64,
     params: Vec<ParamInfo>,
     moments: HashMap<String, Moments>,
@@ -65,13 +66,7 @@ impl GroupedAdamW {
     /// Creates the optimiser for the trained entries of `params`, with
     /// `base_rates` before any schedule.
     pub fn new(params: Vec<ParamInfo>, weight_decay: f64, base_rates: GroupRates) -> Self {
-        let adamw = AdamWConfig::new()
-            .with_beta_1(BETAS.0 as f32)
-            .with_beta_2(BETAS.1 as f32)
-            .with_epsilon(EPSILON as f32)
-            .with_weight_decay(weight_decay as f32);
         Self {
-            adamw,
             weight_decay,
             params,
             moments: HashMap::new(),
@@ -105,7 +100,7 @@ impl GroupedAdamW {
             .map(|info| (info.id, info))
             .collect();
         let mut updater = Updater {
-            optimizer: self.adamw.build(),
+            weight_decay: self.weight_decay,
             by_id,
             moments: &mut self.moments,
             grads,
@@ -306,7 +301,7 @@ fn burn_moments(
 }
 
 struct Updater<'a> {
-    optimizer: AdamW,
+    weight_decay: f64,
     by_id: HashMap<ParamId, &'a ParamInfo>,
     moments: &'a mut HashMap<String, Moments>,
     grads: &'a mut GradientsParams,
@@ -326,34 +321,20 @@ impl ModuleMapper for Updater<'_> {
         let checkpointing = tensor.gradient_checkpointing_strategy();
         let shape = tensor.shape();
 
-        // Moments are stored flat so that one map contains every rank.
-        let state = self
-            .moments
-            .remove(&info.key)
-            .map(|moments| BurnAdamWState {
-                momentum: AdaptiveMomentumState {
-                    time: moments.step,
-                    moment_1: moments.exp_avg.reshape(shape.clone()),
-                    moment_2: moments.exp_avg_sq.reshape(shape.clone()),
-                    max_moment_2: None,
-                },
-            });
-        let (updated, state) =
-            self.optimizer
-                .step(self.rates.of(info.group), tensor.inner(), grad, state);
-        if let Some(state) = state {
-            let momentum = state.momentum;
-            self.moments.insert(
-                info.key.clone(),
-                Moments {
-                    step: momentum.time,
-                    exp_avg: momentum.moment_1.flatten(0, D - 1),
-                    exp_avg_sq: momentum.moment_2.flatten(0, D - 1),
-                },
-            );
-        }
+        // Moments are stored flat so that one map holds every rank.
+        let tensor = Tensor::from_inner(tensor.inner()).flatten::<1>(0, D - 1);
+        let grad = grad.flatten::<1>(0, D - 1);
+        let previous = self.moments.remove(&info.key);
+        let (updated, moments) = adamw_update(
+            tensor,
+            grad,
+            previous,
+            self.rates.of(info.group),
+            self.weight_decay,
+        );
+        self.moments.insert(info.key.clone(), moments);
 
-        let mut updated = Tensor::from_inner(updated);
+        let mut updated = updated.reshape(shape);
         if let Some(strategy) = checkpointing {
             updated = updated.with_gradient_checkpointing_strategy(strategy);
         }
@@ -361,5 +342,156 @@ impl ModuleMapper for Updater<'_> {
             updated = updated.require_grad();
         }
         Param::from_mapped_value(id, updated, mapper)
+    }
+}
+
+/// One AdamW step of a flattened parameter, as `torch.optim.AdamW` computes it:
+///
+/// ```text
+/// p <- p (1 - lr wd)
+/// m <- b1 m + (1 - b1) g            v <- b2 v + (1 - b2) g^2
+/// p <- p - (lr / c1) m / (sqrt(v) / sqrt(c2) + eps),   ck = 1 - bk^t
+/// ```
+///
+/// The scalars are folded into the moments and the denominator, so a step
+/// takes fourteen elementwise passes and allocates two buffers on a backend
+/// that updates unshared tensors in place, such as libtorch. The first step
+/// starts from zero moments, like PyTorch's.
+fn adamw_update(
+    param: Tensor<1>,
+    grad: Tensor<1>,
+    previous: Option<Moments>,
+    rate: f64,
+    weight_decay: f64,
+) -> (Tensor<1>, Moments) {
+    let (beta_1, beta_2) = BETAS;
+    let (step, exp_avg, exp_avg_sq) = match previous {
+        Some(moments) => (moments.step + 1, moments.exp_avg, moments.exp_avg_sq),
+        None => {
+            let zeros = grad.zeros_like();
+            (1, zeros.clone(), zeros)
+        }
+    };
+    // m <- (m b1 / (1 - b1) + g)(1 - b1), and the same for v with g^2.
+    let exp_avg =
+        (exp_avg.mul_scalar(beta_1 / (1.0 - beta_1)) + grad.clone()).mul_scalar(1.0 - beta_1);
+    let exp_avg_sq =
+        (exp_avg_sq.mul_scalar(beta_2 / (1.0 - beta_2)) + grad.square()).mul_scalar(1.0 - beta_2);
+
+    let decayed = param.mul_scalar(1.0 - rate * weight_decay);
+    let updated = if rate > 0.0 {
+        // (lr / c1) m / (sqrt(v) / sqrt(c2) + eps) = m / (a sqrt(v) + b)
+        let correction_1 = 1.0 - beta_1.powi(step as i32);
+        let correction_2 = 1.0 - beta_2.powi(step as i32);
+        let a = correction_1 / (rate * correction_2.sqrt());
+        let b = EPSILON * correction_1 / rate;
+        let delta = exp_avg_sq
+            .clone()
+            .sqrt()
+            .mul_scalar(a)
+            .add_scalar(b)
+            .recip()
+            .mul(exp_avg.clone());
+        decayed - delta
+    } else {
+        decayed
+    };
+    (
+        updated,
+        Moments {
+            step,
+            exp_avg,
+            exp_avg_sq,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_close(actual: Tensor<1>, expected: &[f32], label: &str) {
+        let actual = to_vec(actual);
+        for (index, (a, e)) in actual.iter().zip(expected).enumerate() {
+            assert!(
+                (a - e).abs() <= 1e-6 + 1e-5 * e.abs(),
+                "{label}[{index}]: {a} against PyTorch's {e}"
+            );
+        }
+    }
+
+    /// Three steps of `torch.optim.AdamW(lr, betas=(0.9, 0.999), eps=1e-8,
+    /// weight_decay=0.05)` from torch 2.9, the third at a lower rate; the
+    /// entries cover a zero gradient, a large one and one near epsilon.
+    #[test]
+    fn steps_match_pytorch_adamw() {
+        let device = Device::flex();
+        let tensor = |values: &[f32]| Tensor::<1>::from_floats(values, &device);
+        let grads: [[f32; 5]; 3] = [
+            [0.1, -0.2, 0.0, 1.5, 1e-6],
+            [-0.3, 0.05, 0.02, 1.0, -2e-6],
+            [0.2, 0.2, -0.01, -4.0, 0.0],
+        ];
+        let rates = [0.01, 0.01, 0.004];
+        let expected: [[f32; 5]; 3] = [
+            [4.897_5e-1, -1.239_375, 1.999, -1.0e-2, -9.601_138_5e-3],
+            [
+                4.944_470_2e-1,
+                -1.234_060_5,
+                1.990_559,
+                -1.969_852_1e-2,
+                -5.958_307_5e-3,
+            ],
+            [
+                4.942_729_8e-1,
+                -1.234_552_5,
+                1.989_246_4,
+                -1.859_660_8e-2,
+                -4.833_821e-3,
+            ],
+        ];
+
+        let mut param = tensor(&[0.5, -1.25, 2.0, 0.0, 3e-4]);
+        let mut moments = None;
+        for step in 0..3 {
+            let (updated, next) =
+                adamw_update(param, tensor(&grads[step]), moments, rates[step], 0.05);
+            assert_close(
+                updated.clone(),
+                &expected[step],
+                &format!("step {}", step + 1),
+            );
+            param = updated;
+            moments = Some(next);
+        }
+        let moments = moments.expect("three steps ran");
+        assert_eq!(moments.step, 3);
+        assert_close(
+            moments.exp_avg,
+            &[1.1e-3, 8.3e-3, 8.0e-4, -1.885e-1, -9.9e-8],
+            "exp_avg",
+        );
+        assert_close(
+            moments.exp_avg_sq,
+            &[
+                1.398_900_2e-4,
+                8.241_754_4e-5,
+                4.996e-7,
+                1.924_450_3e-2,
+                4.994e-15,
+            ],
+            "exp_avg_sq",
+        );
+    }
+
+    #[test]
+    fn a_zero_rate_moves_the_moments_but_not_the_parameter() {
+        let device = Device::flex();
+        let param = Tensor::<1>::from_floats([1.0, -2.0], &device);
+        let grad = Tensor::<1>::from_floats([0.5, 0.25], &device);
+        let (updated, moments) = adamw_update(param, grad, None, 0.0, 0.05);
+        assert_close(updated, &[1.0, -2.0], "parameter");
+        assert_close(moments.exp_avg, &[0.05, 0.025], "exp_avg");
+        assert_eq!(moments.step, 1);
     }
 }
