@@ -50,7 +50,7 @@ TRACKING_MODELS = {
 TRAINING_CASES = {
     # student_tiny_depth4 / teacher_tiny at TRAIN.BATCH_SIZE 4
     "tiny": dict(
-        batch=4, template=64, search=128, steps=10,
+        batch=4, template=64, search=128, steps=40,
         student=dict(dim=64, depth=4, heads=4, mlp_ratio=2.0),
         teacher=dict(dim=64, depth=4, heads=4, mlp_ratio=2.0, channels=64),
     ),

@@ -155,7 +155,7 @@ fn main() {
         student: "student_tiny_depth4",
         teacher: "teacher_tiny",
         batch: None,
-        steps: 10,
+        steps: 40,
     }];
     if base {
         cases.push(Case {
