@@ -219,26 +219,37 @@ def bench_training(name, case):
     target = torch.tensor([[0.3, 0.35, 0.6, 0.6]]).repeat(batch, 1)
     side = case["search"] // 4
 
-    def step():
+    def step(phases):
+        marks = [time.perf_counter()]
         with torch.no_grad():
             _, teacher_maps = teacher(template, online, search)
         boxes, logits, _ = student(template, online, search)
         ciou, l1 = ciou_and_l1(boxes, target)
         loss = 2.0 * ciou + 5.0 * l1 + 5.0 * corner_kl(teacher_maps, logits, side)
+        marks.append(time.perf_counter())
         optimizer.zero_grad()
         loss.backward()
+        marks.append(time.perf_counter())
         torch.nn.utils.clip_grad_norm_(student.parameters(), 0.1)
+        marks.append(time.perf_counter())
         optimizer.step()
         # The reference's actor reads the loss back for its log every step.
         loss.item()
+        marks.append(time.perf_counter())
+        for index in range(4):
+            phases[index] += marks[index + 1] - marks[index]
 
     steps = case["steps"]
-    step()
+    step([0.0] * 4)
+    phases = [0.0] * 4
     start = time.perf_counter()
     for _ in range(steps):
-        step()
+        step(phases)
     rate = steps / (time.perf_counter() - start)
+    forward, backward, clip, adamw = (total / steps for total in phases)
     print(f"{name:<6} batch {batch}: {rate:8.3f} steps/s ({steps} steps)")
+    print(f"  per step: forward {forward:.4f} s, backward {backward:.4f} s, clip {clip:.4f} s, "
+          f"AdamW {adamw:.4f} s")
     print(f"result train_step {name} {rate:.5f}")
 
 

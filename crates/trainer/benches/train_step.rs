@@ -1,6 +1,6 @@
 //! Stage-1 training steps per second: student
 //! forward and backward, teacher forward, clipping and the AdamW step, on
-//! random data.
+//! random data, with the mean time of each phase.
 //!
 //! `cargo bench -p mixformer-trainer --bench train_step` times the tiny
 //! experiments (batch `TRAIN.BATCH_SIZE` = 4); add `-- base` for the base
@@ -125,10 +125,16 @@ fn run(case: &Case, device: &Device) {
         .train_step(&batch, 1, 1, case.steps + 1)
         .unwrap_or_else(|error| panic!("{error}"));
     let started = Instant::now();
+    let mut phases = [0.0; 4];
     for step in 0..case.steps {
         trainer
             .train_step(&batch, 1, step + 2, case.steps + 1)
             .unwrap_or_else(|error| panic!("{error}"));
+        let times = trainer.last_step_times();
+        let step_phases = [times.forward, times.backward, times.clip, times.optimizer];
+        for (total, time) in phases.iter_mut().zip(step_phases) {
+            *total += time.as_secs_f64();
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -137,6 +143,11 @@ fn run(case: &Case, device: &Device) {
         case.steps as f64 / seconds,
         seconds / case.steps as f64,
         case.steps
+    );
+    let [forward, backward, clip, optimizer] = phases.map(|total| total / case.steps as f64);
+    println!(
+        "  per step: forward {forward:.4} s, backward {backward:.4} s, clip {clip:.4} s, \
+         AdamW {optimizer:.4} s"
     );
     // Machine-readable line for `cargo xtask bench`.
     println!(

@@ -12,6 +12,7 @@
 //! `mixformer-distill` and `mixformer-layer-surgery`; the backend is the
 //! `Device` it is given.
 
+mod adamw_cpu;
 pub mod batch;
 pub mod clip;
 pub mod data;
@@ -32,4 +33,4 @@ pub use error::TrainError;
 pub use optimizer::{GroupRates, GroupedAdamW};
 pub use params::{Group, ParamInfo, param_table};
 pub use schedule::LrSchedule;
-pub use trainer::{TrainSummary, Trainer, TrainerSettings, epoch_seed};
+pub use trainer::{StepTimes, TrainSummary, Trainer, TrainerSettings, epoch_seed};

@@ -2,13 +2,14 @@
 //! `torch.optim.AdamW.state_dict()`.
 //!
 //! The update is PyTorch's AdamW (decoupled weight decay, bias-corrected
-//! moments), written with as few tensor passes and new buffers as burn's
-//! operations allow, because a backend such as libtorch updates a tensor in
-//! place when no other handle refers to it. The moments are kept here, by PyTorch key, rather
-//! than in burn's `ModuleOptimizer`, because a checkpoint must hold them in
-//! PyTorch's layout (per parameter id over the groups, `Linear` weights
-//! transposed) and burn's optimiser record keys them by run-specific parameter
-//! ids in fields that are private to burn.
+//! moments). Tensors in CPU memory go through a one-pass kernel, and others
+//! through burn's tensor operations.
+//!
+//! The moments are kept here, by PyTorch key, rather than in burn's
+//! `ModuleOptimizer`, because a checkpoint must hold them in PyTorch's layout
+//! (per parameter id over the groups, `Linear` weights transposed) and burn's
+//! optimiser record keys them by run-specific parameter ids in fields that are
+//! private to burn.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mixformer_layer_surgery::{AdamWGroup, AdamWParameterState, AdamWState, Tensor as Stored};
 
 use crate::TrainError;
+use crate::adamw_cpu::{self, StepScalars};
 use crate::params::{Group, ParamInfo};
 
 /// PyTorch's AdamW betas, as the reference uses them.
@@ -320,9 +322,11 @@ impl ModuleMapper for Updater<'_> {
         let require_grad = tensor.is_require_grad();
         let checkpointing = tensor.gradient_checkpointing_strategy();
         let shape = tensor.shape();
+        let autodiff = tensor.is_autodiff();
 
-        // Moments are stored flat so that one map holds every rank.
-        let tensor = Tensor::from_inner(tensor.inner()).flatten::<1>(0, D - 1);
+        // The update runs on the plain tensor, outside the autodiff graph. The
+        // moments are stored flat so that one map contains every rank.
+        let tensor = tensor.inner().flatten::<1>(0, D - 1);
         let grad = grad.flatten::<1>(0, D - 1);
         let previous = self.moments.remove(&info.key);
         let (updated, moments) = adamw_update(
@@ -335,6 +339,9 @@ impl ModuleMapper for Updater<'_> {
         self.moments.insert(info.key.clone(), moments);
 
         let mut updated = updated.reshape(shape);
+        if autodiff {
+            updated = Tensor::from_inner(updated);
+        }
         if let Some(strategy) = checkpointing {
             updated = updated.with_gradient_checkpointing_strategy(strategy);
         }
@@ -345,7 +352,7 @@ impl ModuleMapper for Updater<'_> {
     }
 }
 
-/// One AdamW step of a flattened parameter, as `torch.optim.AdamW` computes it:
+/// Runs one AdamW step of a flattened parameter, as `torch.optim.AdamW` computes it:
 ///
 /// ```text
 /// p <- p (1 - lr wd)
@@ -353,10 +360,9 @@ impl ModuleMapper for Updater<'_> {
 /// p <- p - (lr / c1) m / (sqrt(v) / sqrt(c2) + eps),   ck = 1 - bk^t
 /// ```
 ///
-/// The scalars are folded into the moments and the denominator, so a step
-/// takes fourteen elementwise passes and allocates two buffers on a backend
-/// that updates unshared tensors in place, such as libtorch. The first step
-/// starts from zero moments, like PyTorch's.
+/// The first step starts from zero moments, like PyTorch's. Tensors in CPU
+/// memory go through the one-pass kernel of [`crate::adamw_cpu`]; others
+/// through [`tensor_update`].
 fn adamw_update(
     param: Tensor<1>,
     grad: Tensor<1>,
@@ -367,11 +373,49 @@ fn adamw_update(
     let (beta_1, beta_2) = BETAS;
     let (step, exp_avg, exp_avg_sq) = match previous {
         Some(moments) => (moments.step + 1, moments.exp_avg, moments.exp_avg_sq),
-        None => {
-            let zeros = grad.zeros_like();
-            (1, zeros.clone(), zeros)
-        }
+        None => (1, grad.zeros_like(), grad.zeros_like()),
     };
+    let correction_1 = 1.0 - beta_1.powi(step as i32);
+    let correction_2 = 1.0 - beta_2.powi(step as i32);
+    let scalars = StepScalars {
+        decay: (1.0 - rate * weight_decay) as f32,
+        first_weight: (1.0 - beta_1) as f32,
+        beta_2: beta_2 as f32,
+        second_weight: (1.0 - beta_2) as f32,
+        step_size: (rate / correction_1) as f32,
+        correction_2_sqrt: correction_2.sqrt() as f32,
+        epsilon: EPSILON as f32,
+    };
+    let inputs = [param, grad, exp_avg, exp_avg_sq];
+    let [param, exp_avg, exp_avg_sq] = match adamw_cpu::try_update(&inputs, scalars) {
+        Some(updated) => updated,
+        None => tensor_update(inputs, rate, weight_decay, step),
+    };
+    (
+        param,
+        Moments {
+            step,
+            exp_avg,
+            exp_avg_sq,
+        },
+    )
+}
+
+/// Runs the AdamW step of [`adamw_update`] in burn's tensor operations, for
+/// any backend: `[param, grad, exp_avg, exp_avg_sq]` to the new `[param,
+/// exp_avg, exp_avg_sq]`.
+///
+/// The scalars are folded into the moments and the denominator, so a step
+/// takes fourteen elementwise passes and allocates two buffers on a backend
+/// that updates unshared tensors in place, such as libtorch.
+fn tensor_update(
+    inputs: [Tensor<1>; 4],
+    rate: f64,
+    weight_decay: f64,
+    step: usize,
+) -> [Tensor<1>; 3] {
+    let [param, grad, exp_avg, exp_avg_sq] = inputs;
+    let (beta_1, beta_2) = BETAS;
     // m <- (m b1 / (1 - b1) + g)(1 - b1), and the same for v with g^2.
     let exp_avg =
         (exp_avg.mul_scalar(beta_1 / (1.0 - beta_1)) + grad.clone()).mul_scalar(1.0 - beta_1);
@@ -379,31 +423,22 @@ fn adamw_update(
         (exp_avg_sq.mul_scalar(beta_2 / (1.0 - beta_2)) + grad.square()).mul_scalar(1.0 - beta_2);
 
     let decayed = param.mul_scalar(1.0 - rate * weight_decay);
-    let updated = if rate > 0.0 {
-        // (lr / c1) m / (sqrt(v) / sqrt(c2) + eps) = m / (a sqrt(v) + b)
-        let correction_1 = 1.0 - beta_1.powi(step as i32);
-        let correction_2 = 1.0 - beta_2.powi(step as i32);
-        let a = correction_1 / (rate * correction_2.sqrt());
-        let b = EPSILON * correction_1 / rate;
-        let delta = exp_avg_sq
-            .clone()
-            .sqrt()
-            .mul_scalar(a)
-            .add_scalar(b)
-            .recip()
-            .mul(exp_avg.clone());
-        decayed - delta
-    } else {
-        decayed
-    };
-    (
-        updated,
-        Moments {
-            step,
-            exp_avg,
-            exp_avg_sq,
-        },
-    )
+    if rate <= 0.0 {
+        return [decayed, exp_avg, exp_avg_sq];
+    }
+    // (lr / c1) m / (sqrt(v) / sqrt(c2) + eps) = m / (a sqrt(v) + b)
+    let correction_1 = 1.0 - beta_1.powi(step as i32);
+    let correction_2 = 1.0 - beta_2.powi(step as i32);
+    let a = correction_1 / (rate * correction_2.sqrt());
+    let b = EPSILON * correction_1 / rate;
+    let delta = exp_avg_sq
+        .clone()
+        .sqrt()
+        .mul_scalar(a)
+        .add_scalar(b)
+        .recip()
+        .mul(exp_avg.clone());
+    [decayed - delta, exp_avg, exp_avg_sq]
 }
 
 #[cfg(test)]
@@ -420,13 +455,35 @@ mod tests {
         }
     }
 
-    /// Three steps of `torch.optim.AdamW(lr, betas=(0.9, 0.999), eps=1e-8,
-    /// weight_decay=0.05)` from torch 2.9, the third at a lower rate; the
-    /// entries cover a zero gradient, a large one and one near epsilon.
-    #[test]
-    fn steps_match_pytorch_adamw() {
-        let device = Device::flex();
-        let tensor = |values: &[f32]| Tensor::<1>::from_floats(values, &device);
+    type Update = fn(Tensor<1>, Tensor<1>, Option<Moments>, f64, f64) -> (Tensor<1>, Moments);
+
+    /// Runs [`adamw_update`]'s step with burn's tensor operations only.
+    fn tensor_path(
+        param: Tensor<1>,
+        grad: Tensor<1>,
+        previous: Option<Moments>,
+        rate: f64,
+        weight_decay: f64,
+    ) -> (Tensor<1>, Moments) {
+        let (step, exp_avg, exp_avg_sq) = match previous {
+            Some(moments) => (moments.step + 1, moments.exp_avg, moments.exp_avg_sq),
+            None => (1, grad.zeros_like(), grad.zeros_like()),
+        };
+        let [param, exp_avg, exp_avg_sq] =
+            tensor_update([param, grad, exp_avg, exp_avg_sq], rate, weight_decay, step);
+        let moments = Moments {
+            step,
+            exp_avg,
+            exp_avg_sq,
+        };
+        (param, moments)
+    }
+
+    /// Checks three steps against `torch.optim.AdamW(lr, betas=(0.9, 0.999),
+    /// eps=1e-8, weight_decay=0.05)` from torch 2.9, the third at a lower rate.
+    /// The entries cover a zero gradient, a large one and one near epsilon.
+    fn check_against_pytorch(update: Update, device: &Device, path: &str) {
+        let tensor = |values: &[f32]| Tensor::<1>::from_floats(values, device);
         let grads: [[f32; 5]; 3] = [
             [0.1, -0.2, 0.0, 1.5, 1e-6],
             [-0.3, 0.05, 0.02, 1.0, -2e-6],
@@ -454,13 +511,9 @@ mod tests {
         let mut param = tensor(&[0.5, -1.25, 2.0, 0.0, 3e-4]);
         let mut moments = None;
         for step in 0..3 {
-            let (updated, next) =
-                adamw_update(param, tensor(&grads[step]), moments, rates[step], 0.05);
-            assert_close(
-                updated.clone(),
-                &expected[step],
-                &format!("step {}", step + 1),
-            );
+            let (updated, next) = update(param, tensor(&grads[step]), moments, rates[step], 0.05);
+            let label = format!("{path}, step {}", step + 1);
+            assert_close(updated.clone(), &expected[step], &label);
             param = updated;
             moments = Some(next);
         }
@@ -469,7 +522,7 @@ mod tests {
         assert_close(
             moments.exp_avg,
             &[1.1e-3, 8.3e-3, 8.0e-4, -1.885e-1, -9.9e-8],
-            "exp_avg",
+            &format!("{path}, exp_avg"),
         );
         assert_close(
             moments.exp_avg_sq,
@@ -480,12 +533,76 @@ mod tests {
                 1.924_450_3e-2,
                 4.994e-15,
             ],
-            "exp_avg_sq",
+            &format!("{path}, exp_avg_sq"),
         );
     }
 
     #[test]
-    fn a_zero_rate_moves_the_moments_but_not_the_parameter() {
+    fn one_pass_kernel_matches_pytorch() {
+        check_against_pytorch(adamw_update, &Device::flex(), "one-pass kernel");
+    }
+
+    #[test]
+    fn tensor_operations_match_pytorch() {
+        check_against_pytorch(tensor_path, &Device::flex(), "tensor operations");
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn libtorch_paths_match_pytorch() {
+        let device = mixformer_model_vit::device_from_name("libtorch").expect("a known device");
+        check_against_pytorch(adamw_update, &device, "libtorch one-pass kernel");
+        check_against_pytorch(tensor_path, &device, "libtorch tensor operations");
+    }
+
+    /// Long enough for several kernel chunks and a short last one.
+    #[test]
+    fn both_paths_agree_over_many_chunks() {
+        let device = Device::flex();
+        let length = 2 * 16 * 1024 + 777;
+        let wave = |scale: f32, phase: f32| -> Tensor<1> {
+            let values: Vec<f32> = (0..length)
+                .map(|index| scale * (index as f32 * 0.37 + phase).sin())
+                .collect();
+            Tensor::from_data(TensorData::new(values, [length]), &device)
+        };
+        let (mut kernel, mut tensors) = (wave(1.0, 0.0), wave(1.0, 0.0));
+        let (mut kernel_moments, mut tensor_moments) = (None, None);
+        for step in 0..3 {
+            let grad = wave(0.1, step as f32);
+            let (param, moments) = adamw_update(kernel, grad.clone(), kernel_moments, 0.01, 0.05);
+            (kernel, kernel_moments) = (param, Some(moments));
+            let (param, moments) = tensor_path(tensors, grad, tensor_moments, 0.01, 0.05);
+            (tensors, tensor_moments) = (param, Some(moments));
+        }
+        assert_close(kernel, &to_vec(tensors), "parameter");
+    }
+
+    #[test]
+    fn one_pass_kernel_leaves_its_inputs_unchanged() {
+        let device = Device::flex();
+        let param = Tensor::<1>::from_floats([1.0, -2.0, 3.0], &device);
+        let grad = Tensor::<1>::from_floats([0.5, 0.25, -1.0], &device);
+        let (updated, moments) = adamw_update(param.clone(), grad.clone(), None, 0.1, 0.05);
+        let (again, _) = adamw_update(
+            updated.clone(),
+            grad.clone(),
+            Some(moments.clone()),
+            0.1,
+            0.05,
+        );
+        assert_close(param, &[1.0, -2.0, 3.0], "parameter");
+        assert_close(grad, &[0.5, 0.25, -1.0], "gradient");
+        assert_eq!(moments.step, 1);
+        assert_close(moments.exp_avg, &[0.05, 0.025, -0.1], "first moment");
+        assert!(
+            to_vec(again) != to_vec(updated),
+            "a second step moves the parameter"
+        );
+    }
+
+    #[test]
+    fn zero_rate_moves_only_the_moments() {
         let device = Device::flex();
         let param = Tensor::<1>::from_floats([1.0, -2.0], &device);
         let grad = Tensor::<1>::from_floats([0.5, 0.25], &device);

@@ -8,6 +8,8 @@
 //! share's loss is weighted by its share of the batch, so the summed gradient
 //! equals the gradient of the whole batch's mean loss.
 
+use std::time::{Duration, Instant};
+
 use burn::module::{Module, ParamId};
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::Device;
@@ -22,6 +24,8 @@ pub(crate) struct ShareResult {
     pub grads: GradientsParams,
     /// The actor's statistics, averaged over the shares by their size.
     pub stats: Vec<(String, f64)>,
+    /// Time of the backward pass on the main device.
+    pub backward: Duration,
 }
 
 /// A loss that is not finite, with the actor's statistics.
@@ -64,10 +68,13 @@ pub(crate) fn local_step(
     } else {
         output.loss.mul_scalar(weight)
     };
+    let started = Instant::now();
     let mut gradients = weighted.backward();
+    let grads = GradientsParams::from_params(&mut gradients, student, ids);
     Ok(Ok(ShareResult {
-        grads: GradientsParams::from_params(&mut gradients, student, ids),
+        grads,
         stats: output.stats,
+        backward: started.elapsed(),
     }))
 }
 
@@ -136,6 +143,7 @@ pub(crate) fn parallel_step(
 
     let mut accumulator = GradientsAccumulator::<MixFormer>::new();
     let mut stats: Vec<(String, f64)> = Vec::new();
+    let mut backward = None;
     for (outcome, &(_, len)) in outcomes.into_iter().zip(&shares) {
         let result = match outcome? {
             Ok(result) => result,
@@ -143,10 +151,12 @@ pub(crate) fn parallel_step(
         };
         accumulator.accumulate(student, result.grads);
         add_weighted(&mut stats, &result.stats, weight(len));
+        backward.get_or_insert(result.backward);
     }
     Ok(Ok(ShareResult {
         grads: accumulator.grads(),
         stats,
+        backward: backward.unwrap_or_default(),
     }))
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use burn::module::{Module, ParamId};
 use burn::tensor::Device;
@@ -143,6 +143,24 @@ pub struct TrainSummary {
     pub checkpoint: Option<PathBuf>,
 }
 
+/// Wall-clock time of the phases of one training step.
+///
+/// On a GPU the operations run asynchronously, so a phase may end before its
+/// work does. In a data-parallel step, `backward` is the main device's and
+/// `forward` covers the rest of the passes, including the wait for the other
+/// devices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepTimes {
+    /// Forward passes of the student and the teacher, with the losses and statistics.
+    pub forward: Duration,
+    /// Backward pass and collection of the gradients.
+    pub backward: Duration,
+    /// Clipping of the gradients to their global norm.
+    pub clip: Duration,
+    /// The AdamW update.
+    pub optimizer: Duration,
+}
+
 /// The training loop of one stage.
 pub struct Trainer {
     student: MixFormer,
@@ -157,6 +175,7 @@ pub struct Trainer {
     last_checkpoint: Option<PathBuf>,
     /// Further devices of data-parallel training, each with its actor copy.
     replicas: Vec<(Device, Box<dyn Actor>)>,
+    last_step_times: StepTimes,
 }
 
 impl Trainer {
@@ -222,6 +241,7 @@ impl Trainer {
             next_epoch: 1,
             last_checkpoint: None,
             replicas: Vec::new(),
+            last_step_times: StepTimes::default(),
         })
     }
 
@@ -233,6 +253,11 @@ impl Trainer {
     /// The optimiser.
     pub fn optimizer(&self) -> &GroupedAdamW {
         &self.optimizer
+    }
+
+    /// The phase times of the last successful [`Self::train_step`].
+    pub fn last_step_times(&self) -> StepTimes {
+        self.last_step_times
     }
 
     /// The checkpoints of this run.
@@ -330,6 +355,7 @@ impl Trainer {
         steps: usize,
     ) -> Result<Vec<(String, f64)>, TrainError> {
         let ids: Vec<ParamId> = self.trained.iter().copied().collect();
+        let started = Instant::now();
         let outcome = if self.replicas.is_empty() {
             local_step(
                 &self.student,
@@ -371,14 +397,23 @@ impl Trainer {
             }
         };
 
+        let passes = started.elapsed();
         let mut grads = result.grads;
+        let clip_started = Instant::now();
         clip_global_norm(
             &self.student,
             &mut grads,
             &self.trained,
             self.settings.grad_clip_norm,
         );
+        let optimizer_started = Instant::now();
         self.student = self.optimizer.step(self.student.clone(), &mut grads);
+        self.last_step_times = StepTimes {
+            forward: passes.saturating_sub(result.backward),
+            backward: result.backward,
+            clip: optimizer_started - clip_started,
+            optimizer: optimizer_started.elapsed(),
+        };
         Ok(result.stats)
     }
 
