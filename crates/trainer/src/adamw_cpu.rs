@@ -158,7 +158,9 @@ fn update_chunk(inputs: [&[f32]; 4], outputs: [&mut [MaybeUninit<f32>]; 3], s: S
     }
 }
 
+// burn 0.22 marks burn-tch deprecated and 0.23 removes it, so the workspace pins 0.22.
 #[cfg(feature = "tch")]
+#[allow(deprecated)]
 mod libtorch {
     //! The same kernel on libtorch's CPU tensors, read and written through
     //! their data pointers.
