@@ -61,7 +61,8 @@ pub struct BackboneOutput {
 /// [`VisionTransformer::forward_heads`].
 #[derive(Debug, Clone)]
 pub struct HeadInputs {
-    /// Search tokens after the last block, `[B, S, D]`, when asked for.
+    /// Search tokens after the last block, `[B, S, D]`, when asked for and
+    /// always for a teacher.
     pub search: Option<Tensor<3>>,
     /// Prediction tokens after the last block, `[B, 4, D]` (student only).
     pub prediction_tokens: Option<Tensor<3>>,

@@ -146,9 +146,9 @@ pub struct TrainSummary {
 /// Wall-clock time of the phases of one training step.
 ///
 /// On a GPU the operations run asynchronously, so a phase may end before its
-/// work does. In a data-parallel step, `backward` is the main device's and
-/// `forward` covers the rest of the passes, including the wait for the other
-/// devices.
+/// work does. In a data-parallel step, `backward` is the main device's, and
+/// `forward` covers the rest: splitting the batch, copying the student, the
+/// other devices' passes, and moving and summing their gradients.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StepTimes {
     /// Forward passes of the student and the teacher, with the losses and statistics.
