@@ -237,7 +237,7 @@ mod tests {
 
     use super::*;
 
-    /// The first step at rate 0.1 and weight decay 0.05.
+    /// Returns the scalars of a first step at rate 0.1 and weight decay 0.05.
     fn first_step() -> StepScalars {
         StepScalars {
             decay: 0.995,
