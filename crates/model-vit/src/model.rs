@@ -142,7 +142,7 @@ impl MixFormer {
         }
     }
 
-    /// The head and score outputs of [`Self::forward`], equal up to rounding,
+    /// Returns the head and score outputs of [`Self::forward`], equal up to rounding,
     /// for the stages whose losses read nothing else.
     ///
     /// The last block runs only the tokens the heads read: the four prediction
