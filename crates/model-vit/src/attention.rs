@@ -116,7 +116,7 @@ impl MixedAttention {
 
     /// Runs the queries from `first_query` on against the keys and values of `prefix`
     /// followed by those of every token of `x`.
-    fn tail(
+    pub(crate) fn tail(
         &self,
         x: Tensor<3>,
         prefix: Option<&TemplateKeyValues>,

@@ -160,7 +160,7 @@ impl VisionTransformer {
     ///
     /// A teacher, which has no prediction tokens, always returns its search
     /// tokens. Its last block skips the template queries (a quarter of the
-    /// tokens at a 288-pixel search); a student's skips all but four.
+    /// tokens at a 288-pixel search), and a student's skips all but four.
     pub fn forward_heads(
         &self,
         template: Tensor<4>,
@@ -323,7 +323,7 @@ impl VisionTransformer {
     }
 }
 
-/// The residual scale of block `index`: 1 unless `remove_rates` gives one.
+/// Returns the residual scale of block `index`: 1 unless `remove_rates` gives one.
 fn rate_of(remove_rates: Option<&[f64]>, index: usize) -> f64 {
     remove_rates
         .and_then(|rates| rates.get(index))

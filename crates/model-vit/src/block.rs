@@ -113,7 +113,7 @@ impl Block {
     }
 
     /// Runs every token like [`Self::forward`] but returns the outputs of the
-    /// tokens from `first_query` on only; the earlier ones serve as keys and
+    /// tokens from `first_query` on only. The earlier ones serve as keys and
     /// values alone.
     ///
     /// # Panics
@@ -131,9 +131,7 @@ impl Block {
             first_query >= template_tokens,
             "the tail from token {first_query} includes template queries (the first {template_tokens})"
         );
-        let rest = x.clone().narrow(1, first_query, x.dims()[1] - first_query);
-        let attn = self.attn.forward_tail(self.norm1.forward(x), first_query);
-        self.finish(rest, attn, remove_rate)
+        self.tail(x, None, first_query, remove_rate)
     }
 
     /// Runs the search and prediction tokens against cached template keys and
@@ -144,11 +142,21 @@ impl Block {
         cache: &TemplateKeyValues,
         first_query: usize,
     ) -> Tensor<3> {
+        self.tail(x, Some(cache), first_query, 1.0)
+    }
+
+    /// Runs the block for the tokens from `first_query` on, with `prefix`
+    /// keys and values before those of `x`.
+    fn tail(
+        &self,
+        x: Tensor<3>,
+        prefix: Option<&TemplateKeyValues>,
+        first_query: usize,
+        remove_rate: f64,
+    ) -> Tensor<3> {
         let rest = x.clone().narrow(1, first_query, x.dims()[1] - first_query);
-        let attn = self
-            .attn
-            .forward_search_tail(self.norm1.forward(x), cache, first_query);
-        self.finish(rest, attn, 1.0)
+        let attn = self.attn.tail(self.norm1.forward(x), prefix, first_query);
+        self.finish(rest, attn, remove_rate)
     }
 
     /// Adds the attention branch, then runs the MLP branch.

@@ -265,8 +265,11 @@ mod tests {
         for (actual, expected) in param.iter().zip([0.895, -2.09, 3.085]) {
             assert!((actual - expected).abs() < 1e-6, "{param:?}");
         }
+        // The first moment is a tenth of the gradient.
         let exp_avg: Vec<f32> = exp_avg.into_data().try_to_vec::<f32>().expect("f32 values");
-        assert_eq!(exp_avg.len(), 3);
+        for (actual, expected) in exp_avg.iter().zip([0.05, 0.025, -0.1]) {
+            assert!((actual - expected).abs() < 1e-7, "{exp_avg:?}");
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! through burn's tensor operations.
 //!
 //! The moments are kept here, by PyTorch key, rather than in burn's
-//! `ModuleOptimizer`, because a checkpoint must hold them in PyTorch's layout
-//! (per parameter id over the groups, `Linear` weights transposed) and burn's
+//! `ModuleOptimizer`. A checkpoint must store them in PyTorch's layout (per
+//! parameter id over the groups, `Linear` weights transposed), and burn's
 //! optimiser record keys them by run-specific parameter ids in fields that are
 //! private to burn.
 
@@ -371,10 +371,7 @@ fn adamw_update(
     weight_decay: f64,
 ) -> (Tensor<1>, Moments) {
     let (beta_1, beta_2) = BETAS;
-    let (step, exp_avg, exp_avg_sq) = match previous {
-        Some(moments) => (moments.step + 1, moments.exp_avg, moments.exp_avg_sq),
-        None => (1, grad.zeros_like(), grad.zeros_like()),
-    };
+    let (step, exp_avg, exp_avg_sq) = step_moments(previous, &grad);
     let correction_1 = 1.0 - beta_1.powi(step as i32);
     let correction_2 = 1.0 - beta_2.powi(step as i32);
     let scalars = StepScalars {
@@ -399,6 +396,15 @@ fn adamw_update(
             exp_avg_sq,
         },
     )
+}
+
+/// Returns the number of the coming step and the moments it starts from:
+/// zeros before the first step, like PyTorch's.
+fn step_moments(previous: Option<Moments>, grad: &Tensor<1>) -> (usize, Tensor<1>, Tensor<1>) {
+    match previous {
+        Some(moments) => (moments.step + 1, moments.exp_avg, moments.exp_avg_sq),
+        None => (1, grad.zeros_like(), grad.zeros_like()),
+    }
 }
 
 /// Runs the AdamW step of [`adamw_update`] in burn's tensor operations, for
@@ -465,10 +471,7 @@ mod tests {
         rate: f64,
         weight_decay: f64,
     ) -> (Tensor<1>, Moments) {
-        let (step, exp_avg, exp_avg_sq) = match previous {
-            Some(moments) => (moments.step + 1, moments.exp_avg, moments.exp_avg_sq),
-            None => (1, grad.zeros_like(), grad.zeros_like()),
-        };
+        let (step, exp_avg, exp_avg_sq) = step_moments(previous, &grad);
         let [param, exp_avg, exp_avg_sq] =
             tensor_update([param, grad, exp_avg, exp_avg_sq], rate, weight_decay, step);
         let moments = Moments {

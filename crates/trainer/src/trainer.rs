@@ -255,7 +255,7 @@ impl Trainer {
         &self.optimizer
     }
 
-    /// The phase times of the last successful [`Self::train_step`].
+    /// Returns the phase times of the last successful [`Self::train_step`].
     pub fn last_step_times(&self) -> StepTimes {
         self.last_step_times
     }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use burn::module::ParamId;
 use burn::optim::GradientsParams;
@@ -147,6 +148,12 @@ fn frozen_parameters_stay_bit_identical() {
     .unwrap();
     trainer.train_step(&batch, 1, 1, 1).unwrap();
     let after = weights(&trainer);
+
+    // The step records how long each of its phases took.
+    let times = trainer.last_step_times();
+    assert!(times.forward > Duration::ZERO, "{times:?}");
+    assert!(times.backward > Duration::ZERO, "{times:?}");
+    assert!(times.optimizer > Duration::ZERO, "{times:?}");
 
     let mut changed = 0;
     for ((key, old), (_, new)) in before.iter().zip(&after) {

@@ -94,7 +94,8 @@ impl Teacher {
         )
     }
 
-    /// Like [`Self::forward`], for the stages that read the heads alone.
+    /// Runs the teacher like [`Self::forward`] but returns the head outputs
+    /// only, for the stages that read nothing else.
     pub fn forward_heads(&self, batch: &TrainBatch) -> HeadsOutput {
         self.model.forward_heads(
             batch.template.clone().inner(),
