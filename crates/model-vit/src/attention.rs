@@ -5,9 +5,10 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Device;
 use burn::tensor::Tensor;
-use burn::tensor::activation::softmax;
 use burn::tensor::module::{attention, linear};
 use burn::tensor::ops::AttentionModuleOptions;
+
+use crate::fused;
 
 /// Keys and values of the template and online-template tokens of one block,
 /// `[B, heads, 2 * template tokens, head dim]` each.
@@ -188,7 +189,7 @@ impl MixedAttention {
 /// burn's fused attention op: libtorch's `scaled_dot_product_attention`, or
 /// flex's own kernel. It cut the cached MixFormerV2-B step time by about a
 /// quarter on flex (docs/performance.md). Under autodiff burn would fall back
-/// to this same composition, so the plain form is used there.
+/// to the composition below, whose softmax is one autodiff step ([`fused`]).
 fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
     if !q.device().is_autodiff() {
         // The default scale is 1 / sqrt(head dim), without mask or causality.
@@ -197,5 +198,5 @@ fn attend(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
     let head_dim = q.dims()[3];
     let scale = (head_dim as f64).powf(-0.5);
     let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
-    softmax(scores, 3).matmul(v)
+    fused::softmax(scores).matmul(v)
 }

@@ -6,6 +6,7 @@ use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use crate::attention::{MixedAttention, TemplateKeyValues};
+use crate::fused;
 
 /// `Linear(D, R) -> GELU (exact erf form) -> Linear(R, D)`.
 #[derive(Module, Debug)]
@@ -58,6 +59,8 @@ pub struct Block {
     pub mlp: Mlp,
     /// Stochastic depth of both residual branches.
     pub drop_path: DropPath,
+    /// The epsilon of both layer norms (`1e-6` in the checkpoints).
+    pub layer_norm_eps: f64,
 }
 
 impl Block {
@@ -87,6 +90,7 @@ impl Block {
                 prob: drop_path,
                 training: Param::from_bool(true),
             },
+            layer_norm_eps,
         }
     }
 
@@ -94,13 +98,15 @@ impl Block {
     pub fn forward(&self, x: Tensor<3>, template_tokens: usize, remove_rate: f64) -> Tensor<3> {
         let attn = self
             .attn
-            .forward(self.norm1.forward(x.clone()), template_tokens);
+            .forward(self.normalize(&self.norm1, x.clone()), template_tokens);
         self.finish(x, attn, remove_rate)
     }
 
     /// Runs the template tokens alone, returning their keys and values.
     pub fn forward_templates(&self, x: Tensor<3>) -> (Tensor<3>, TemplateKeyValues) {
-        let (attn, cache) = self.attn.forward_templates(self.norm1.forward(x.clone()));
+        let (attn, cache) = self
+            .attn
+            .forward_templates(self.normalize(&self.norm1, x.clone()));
         (self.finish(x, attn, 1.0), cache)
     }
 
@@ -108,7 +114,7 @@ impl Block {
     pub fn forward_search(&self, x: Tensor<3>, cache: &TemplateKeyValues) -> Tensor<3> {
         let attn = self
             .attn
-            .forward_search(self.norm1.forward(x.clone()), cache);
+            .forward_search(self.normalize(&self.norm1, x.clone()), cache);
         self.finish(x, attn, 1.0)
     }
 
@@ -155,14 +161,21 @@ impl Block {
         remove_rate: f64,
     ) -> Tensor<3> {
         let rest = x.clone().narrow(1, first_query, x.dims()[1] - first_query);
-        let attn = self.attn.tail(self.norm1.forward(x), prefix, first_query);
+        let attn = self
+            .attn
+            .tail(self.normalize(&self.norm1, x), prefix, first_query);
         self.finish(rest, attn, remove_rate)
+    }
+
+    /// One of the block's layer norms, as a single autodiff step when training.
+    fn normalize(&self, norm: &LayerNorm, x: Tensor<3>) -> Tensor<3> {
+        fused::layer_norm(norm, self.layer_norm_eps, x)
     }
 
     /// Adds the attention branch, then runs the MLP branch.
     fn finish(&self, x: Tensor<3>, attn: Tensor<3>, remove_rate: f64) -> Tensor<3> {
         let x = x + scale(self.drop_path.forward(attn), remove_rate);
-        let mlp = self.mlp.forward(self.norm2.forward(x.clone()));
+        let mlp = self.mlp.forward(self.normalize(&self.norm2, x.clone()));
         x + scale(self.drop_path.forward(mlp), remove_rate)
     }
 }

@@ -17,6 +17,7 @@ pub mod backbone;
 pub mod block;
 pub mod config;
 pub mod device;
+pub mod fused;
 pub mod heads;
 pub mod io;
 pub mod model;

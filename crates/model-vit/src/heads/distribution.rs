@@ -3,6 +3,8 @@
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
+
+use crate::fused;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// PyTorch's `nn.LayerNorm` default, used by the heads (the backbone uses 1e-6).
@@ -78,15 +80,23 @@ impl DistributionHead {
         let [batch, _, _] = tokens.dims();
 
         // [B, 4, D] -> [B, 4, F]
-        let x = relu(self.hidden_norm.forward(self.hidden.forward(tokens)));
-        let logits = self.output_norm.forward(self.output.forward(x));
+        let x = relu(fused::layer_norm(
+            &self.hidden_norm,
+            HEAD_LAYER_NORM_EPS,
+            self.hidden.forward(tokens),
+        ));
+        let logits = fused::layer_norm(
+            &self.output_norm,
+            HEAD_LAYER_NORM_EPS,
+            self.output.forward(x),
+        );
         let bins = logits.dims()[2];
 
         // Expected coordinate per side: sum_i p_i * i * stride, in pixels.
         let positions: Vec<f32> = (0..bins).map(|i| (i as f64 * self.stride) as f32).collect();
         let positions =
             Tensor::<3>::from_data(TensorData::new(positions, [1, 1, bins]), &logits.device());
-        let coords = (softmax(logits.clone(), 2) * positions)
+        let coords = (fused::softmax(logits.clone()) * positions)
             .sum_dim(2)
             .reshape([batch, 4]);
 

@@ -1,0 +1,146 @@
+//! The fused softmax and layer norm give the outputs and gradients of burn's
+//! own composition, on every device the build has, with and without autodiff.
+
+mod common;
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig};
+use burn::tensor::activation;
+use burn::tensor::{Device, Distribution, Tensor};
+use common::{max_abs_diff, values};
+use mixformer_model_vit::fused;
+
+fn devices() -> Vec<Device> {
+    let mut devices = vec![Device::flex()];
+    if cfg!(feature = "tch") {
+        devices.push(mixformer_model_vit::device_from_name("libtorch").expect("tch build"));
+    }
+    devices
+}
+
+fn assert_close(actual: &[f32], expected: &[f32], label: &str) {
+    assert_eq!(actual.len(), expected.len(), "{label}: length");
+    let difference = max_abs_diff(actual, expected);
+    assert!(difference < 1e-5, "{label}: differs by {difference}");
+}
+
+/// Random values spread enough that softmax rows are far from uniform.
+fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::random(shape, Distribution::Normal(0.5, 3.0), device)
+}
+
+/// Runs the fused softmax and burn's on the same input. The objective weights
+/// the outputs by random values, so every output element gets its own gradient.
+fn compare_softmax(device: &Device, transposed: bool) {
+    let input = random([2, 3, 5, 7], device);
+    let input = if transposed {
+        input.swap_dims(2, 3)
+    } else {
+        input
+    };
+    let weights = random(input.dims(), device);
+    let run = |fused_op: bool| {
+        let x = input.clone().detach().require_grad();
+        let y = if fused_op {
+            fused::softmax(x.clone())
+        } else {
+            activation::softmax(x.clone(), 3)
+        };
+        let grads = (y.clone() * weights.clone()).sum().backward();
+        let grad = x.grad(&grads).expect("x has a gradient");
+        (values(y), values(grad))
+    };
+    let (output, grad) = run(true);
+    let (expected_output, expected_grad) = run(false);
+    let label = format!("{device:?}, transposed {transposed}");
+    assert_close(
+        &output,
+        &expected_output,
+        &format!("softmax output, {label}"),
+    );
+    assert_close(&grad, &expected_grad, &format!("softmax gradient, {label}"));
+}
+
+#[test]
+fn softmax_matches_burn_with_autodiff() {
+    for device in devices() {
+        for transposed in [false, true] {
+            compare_softmax(&device.clone().autodiff(), transposed);
+        }
+    }
+}
+
+fn norm(width: usize, device: &Device) -> LayerNorm {
+    let mut norm = LayerNormConfig::new(width).with_epsilon(1e-5).init(device);
+    norm.gamma = Param::from_tensor(random([width], device));
+    norm.beta = Some(Param::from_tensor(random([width], device)));
+    norm
+}
+
+/// Returns the output and the gradients of the input, gamma and beta.
+fn layer_norm_run(
+    norm: &LayerNorm,
+    input: &Tensor<3>,
+    weights: &Tensor<3>,
+    fused_op: bool,
+    track_input: bool,
+) -> Vec<Vec<f32>> {
+    let x = if track_input {
+        input.clone().detach().require_grad()
+    } else {
+        input.clone().detach()
+    };
+    let y = if fused_op {
+        fused::layer_norm(norm, 1e-5, x.clone())
+    } else {
+        norm.forward(x.clone())
+    };
+    let grads = (y.clone() * weights.clone()).sum().backward();
+    let beta = norm.beta.as_ref().expect("the norm has a bias").val();
+    let mut all = vec![
+        values(y),
+        values(norm.gamma.val().grad(&grads).expect("gamma has a gradient")),
+        values(beta.grad(&grads).expect("beta has a gradient")),
+    ];
+    if track_input {
+        all.push(values(x.grad(&grads).expect("x has a gradient")));
+    }
+    all
+}
+
+#[test]
+fn layer_norm_matches_burn_with_autodiff() {
+    for device in devices() {
+        let device = device.autodiff();
+        let norm = norm(16, &device);
+        // A wide offset and scale make the row statistics matter.
+        let input = random([2, 9, 16], &device).mul_scalar(4.0).add_scalar(3.0);
+        let weights = random([2, 9, 16], &device);
+        for track_input in [true, false] {
+            let actual = layer_norm_run(&norm, &input, &weights, true, track_input);
+            let expected = layer_norm_run(&norm, &input, &weights, false, track_input);
+            for (index, (a, e)) in actual.iter().zip(&expected).enumerate() {
+                let label = format!("{device:?}, tracked input {track_input}, value {index}");
+                assert_close(a, e, &label);
+            }
+        }
+    }
+}
+
+#[test]
+fn both_match_burn_without_autodiff() {
+    for device in devices() {
+        let input = random([2, 4, 16], &device);
+        assert_close(
+            &values(fused::softmax(input.clone())),
+            &values(activation::softmax(input.clone(), 2)),
+            &format!("softmax, {device:?}"),
+        );
+        let norm = norm(16, &device);
+        assert_close(
+            &values(fused::layer_norm(&norm, 1e-5, input.clone())),
+            &values(norm.forward(input)),
+            &format!("layer norm, {device:?}"),
+        );
+    }
+}
