@@ -13,7 +13,8 @@
 //! - layer norm: with `x̂ = (x − μ) σ⁻¹` and `ĝ = g ⊙ γ`,
 //!   `dx = σ⁻¹ (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂))`, `dγ = Σ g ⊙ x̂`, `dβ = Σ g`.
 //!
-//! Without autodiff, or on other backends, both are burn's own functions.
+//! Without autodiff, with gradient checkpointing, or on other backends, both
+//! are burn's own functions.
 //! Outputs and gradients equal those of burn's composition up to rounding
 //! (`tests/fused_ops.rs`).
 
@@ -218,8 +219,14 @@ mod libtorch {
             let _ = scaled.g_sub_(&scaled_mean);
             let _ = scaled.addcmul_(&normalized, &projection.neg());
             let _ = scaled.g_mul_(&inverse_std.tensor);
-            let dgamma = (grad * &normalized).sum_dim_intlist(rows.as_slice(), false, None);
-            let dbeta = grad.sum_dim_intlist(rows.as_slice(), false, None);
+            // libtorch reads an empty list of dimensions as all of them, so a
+            // single row keeps its gradients as they are.
+            let sum_rows = |tensor: tch::Tensor| match rows.is_empty() {
+                true => tensor,
+                false => tensor.sum_dim_intlist(rows.as_slice(), false, None),
+            };
+            let dgamma = sum_rows(grad * &normalized);
+            let dbeta = sum_rows(grad.shallow_clone());
             [
                 TchTensor::new(scaled),
                 TchTensor::new(dgamma),

@@ -78,10 +78,10 @@ fn norm(width: usize, device: &Device) -> LayerNorm {
 }
 
 /// Returns the output and the gradients of the input, gamma and beta.
-fn layer_norm_run(
+fn layer_norm_run<const D: usize>(
     norm: &LayerNorm,
-    input: &Tensor<3>,
-    weights: &Tensor<3>,
+    input: &Tensor<D>,
+    weights: &Tensor<D>,
     fused_op: bool,
     track_input: bool,
 ) -> Vec<Vec<f32>> {
@@ -123,6 +123,21 @@ fn layer_norm_matches_burn_with_autodiff() {
                 let label = format!("{device:?}, tracked input {track_input}, value {index}");
                 assert_close(a, e, &label);
             }
+        }
+    }
+}
+
+#[test]
+fn layer_norm_matches_burn_on_one_row() {
+    for device in devices() {
+        let device = device.autodiff();
+        let norm = norm(16, &device);
+        let input = random([16], &device).mul_scalar(4.0).add_scalar(3.0);
+        let weights = random([16], &device);
+        let actual = layer_norm_run(&norm, &input, &weights, true, true);
+        let expected = layer_norm_run(&norm, &input, &weights, false, true);
+        for (index, (a, e)) in actual.iter().zip(&expected).enumerate() {
+            assert_close(a, e, &format!("{device:?}, one row, value {index}"));
         }
     }
 }
