@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::Device;
 use burn::tensor::Tensor;
-use burn::tensor::module::{attention, linear};
+use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 
 use crate::fused;
@@ -138,7 +138,7 @@ impl MixedAttention {
 
         // [B, N, 2D] -> [B, N, 2, H, d] -> [2, B, H, N, d]
         let (kv_weight, kv_bias) = columns(dim, 2 * dim);
-        let kv = linear(x.clone(), kv_weight, kv_bias)
+        let kv = fused::linear(x.clone(), kv_weight, kv_bias)
             .reshape([batch, tokens, 2, self.num_heads, head_dim])
             .permute([2, 0, 3, 1, 4]);
         let shape = [batch, self.num_heads, tokens, head_dim];
@@ -147,7 +147,7 @@ impl MixedAttention {
 
         // [B, n, D] -> [B, H, n, d]
         let (q_weight, q_bias) = columns(0, dim);
-        let q = linear(x.narrow(1, first_query, queried), q_weight, q_bias)
+        let q = fused::linear(x.narrow(1, first_query, queried), q_weight, q_bias)
             .reshape([batch, queried, self.num_heads, head_dim])
             .swap_dims(1, 2);
 
@@ -164,9 +164,7 @@ impl MixedAttention {
         let head_dim = dim / self.num_heads;
 
         // [B, N, 3D] -> [B, N, 3, H, d] -> [3, B, H, N, d]
-        let qkv = self
-            .qkv
-            .forward(x)
+        let qkv = fused::linear_layer(&self.qkv, x)
             .reshape([batch, tokens, 3, self.num_heads, head_dim])
             .permute([2, 0, 3, 1, 4]);
 
@@ -179,7 +177,7 @@ impl MixedAttention {
     /// `[B, H, N, d] -> [B, N, D]`, then the output projection.
     fn project_out(&self, heads: Tensor<4>, batch: usize, tokens: usize, dim: usize) -> Tensor<3> {
         let merged = heads.swap_dims(1, 2).reshape([batch, tokens, dim]);
-        self.proj.forward(merged)
+        fused::linear_layer(&self.proj, merged)
     }
 }
 

@@ -19,7 +19,8 @@ pub struct Mlp {
 
 impl Mlp {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+        let hidden = gelu(fused::linear_layer(&self.fc1, x));
+        fused::linear_layer(&self.fc2, hidden)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Softmax and layer norm recorded as one autodiff step each.
+//! Softmax, layer norm and linear layers as one operation each.
 //!
 //! burn's autodiff records softmax and layer norm as the elementwise
 //! operations they are composed of: max, subtract, exp, sum and divide, or
@@ -15,7 +15,12 @@
 //!
 //! Without autodiff, with gradient checkpointing, or on other backends, both
 //! are burn's own functions.
-//! Outputs and gradients equal those of burn's composition up to rounding
+//!
+//! [`linear`] runs one libtorch `addmm` with the bias as its starting value,
+//! with or without autodiff, where burn multiplies and then adds the bias in
+//! a second pass. Other backends run burn's `linear`.
+//!
+//! Outputs and gradients of all three equal burn's up to rounding
 //! (`tests/fused_ops.rs`).
 
 use burn::backend::Autodiff;
@@ -26,9 +31,10 @@ use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::tensor::FloatTensor;
-use burn::nn::LayerNorm;
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 use burn::tensor::activation;
+use burn::tensor::module;
 
 /// The autodiff backend whose tensors the fused steps accept.
 type Tracked<B> = Autodiff<B, NoCheckpointing>;
@@ -66,6 +72,32 @@ pub fn layer_norm<const D: usize>(norm: &LayerNorm, epsilon: f64, x: Tensor<D>) 
         }
     }
     norm.forward(x)
+}
+
+/// Applies `x · weight + bias` over the last dimension of `x`, with `weight`
+/// `[in, out]` as burn stores it, like [`burn::tensor::module::linear`].
+///
+/// On libtorch, with a bias, this is one `addmm` whose matrix product starts
+/// from the bias, as PyTorch's `nn.Linear` runs, where burn runs a batched
+/// product and then adds the bias in a second pass over the output.
+pub fn linear<const D: usize>(
+    x: Tensor<D>,
+    weight: Tensor<2>,
+    bias: Option<Tensor<1>>,
+) -> Tensor<D> {
+    #[cfg(feature = "tch")]
+    if let Some(bias) = &bias
+        && let Some(output) = libtorch::linear(&x, &weight, bias)
+    {
+        return output;
+    }
+    module::linear(x, weight, bias)
+}
+
+/// Applies the `Linear` module `layer` through [`linear`].
+pub fn linear_layer<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
+    let bias = layer.bias.as_ref().map(|bias| bias.val());
+    linear(x, layer.weight.val(), bias)
 }
 
 /// Forward and backward kernels of the fused steps on one inner backend.
@@ -143,7 +175,12 @@ mod libtorch {
     use burn::backend::tensor::FloatTensor;
     use burn::tensor::Tensor;
 
-    use super::{FusedKernels, LayerNormSaved, tracked_layer_norm, tracked_softmax};
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+
+    use super::{FusedKernels, LayerNormSaved, Tracked, tracked_layer_norm, tracked_softmax};
 
     pub(super) fn softmax<const D: usize>(x: &Tensor<D>) -> Option<Tensor<D>> {
         tracked_softmax::<LibTorch, D>(x)
@@ -158,9 +195,101 @@ mod libtorch {
         tracked_layer_norm::<LibTorch, D>(x, gamma, beta, epsilon)
     }
 
+    /// Runs `linear` as one `addmm` when all three tensors are libtorch tensors,
+    /// tracked or not.
+    pub(super) fn linear<const D: usize>(
+        x: &Tensor<D>,
+        weight: &Tensor<2>,
+        bias: &Tensor<1>,
+    ) -> Option<Tensor<D>> {
+        if !x.device().is_autodiff() {
+            let x = x.clone().try_into_primitive::<LibTorch>().ok()?;
+            let weight = weight.clone().try_into_primitive::<LibTorch>().ok()?;
+            let bias = bias.clone().try_into_primitive::<LibTorch>().ok()?;
+            let output = affine(&x.tensor, &weight.tensor, &bias.tensor);
+            return Some(Tensor::from_primitive::<LibTorch>(TchTensor::new(output)));
+        }
+
+        let x = x.clone().try_into_primitive::<Tracked<LibTorch>>().ok()?;
+        let weight = weight
+            .clone()
+            .try_into_primitive::<Tracked<LibTorch>>()
+            .ok()?;
+        let bias = bias
+            .clone()
+            .try_into_primitive::<Tracked<LibTorch>>()
+            .ok()?;
+        let prepared = LinearStep
+            .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful();
+        let x = x.into_primitive();
+        let weight = weight.into_primitive();
+        let output = TchTensor::new(affine(
+            &x.tensor,
+            &weight.tensor,
+            &bias.into_primitive().tensor,
+        ));
+        let output = match prepared {
+            OpsKind::Tracked(prep) => prep.finish((x, weight), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        };
+        Some(Tensor::from_primitive::<Tracked<LibTorch>>(output))
+    }
+
+    /// Computes `x · weight + bias` over the last dimension of `x` with one `addmm`.
+    fn affine(x: &tch::Tensor, weight: &tch::Tensor, bias: &tch::Tensor) -> tch::Tensor {
+        let mut size = x.size();
+        let width = size.last().copied().unwrap_or(0);
+        let rows = x.reshape([-1, width]);
+        let output = bias.addmm(&rows, weight);
+        if let Some(last) = size.last_mut() {
+            *last = weight.size()[1];
+        }
+        output.reshape(size.as_slice())
+    }
+
+    /// The linear step. Its state is the input and the weight, `[in, out]`.
+    #[derive(Debug)]
+    struct LinearStep;
+
+    impl Backward<LibTorch, 3> for LinearStep {
+        type State = (TchTensor, TchTensor);
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let grad = grads.consume::<LibTorch>(&ops.node);
+            let (x, weight) = ops.state;
+            let [x_node, weight_node, bias_node] = ops.parents;
+            let outputs = weight.tensor.size()[1];
+            let grad_rows = grad.tensor.reshape([-1, outputs]);
+
+            if let Some(node) = x_node {
+                let dx = grad_rows.mm(&weight.tensor.tr()).reshape(x.tensor.size());
+                grads.register::<LibTorch>(node.id, TchTensor::new(dx));
+            }
+            if let Some(node) = weight_node {
+                let inputs = weight.tensor.size()[0];
+                let x_rows = x.tensor.reshape([-1, inputs]);
+                let dweight = x_rows.tr().mm(&grad_rows);
+                grads.register::<LibTorch>(node.id, TchTensor::new(dweight));
+            }
+            if let Some(node) = bias_node {
+                let dbias = grad_rows.sum_dim_intlist(&[0i64][..], false, None);
+                grads.register::<LibTorch>(node.id, TchTensor::new(dbias));
+            }
+        }
+    }
+
     #[cfg(test)]
     pub(super) fn assert_fused() {
-        super::tests::assert_fused::<LibTorch>(burn::tensor::Device::libtorch().autodiff());
+        let device = burn::tensor::Device::libtorch();
+        super::tests::assert_fused::<LibTorch>(device.clone().autodiff());
+        for device in [device.clone(), device.autodiff()] {
+            let x = Tensor::<2>::ones([2, 3], &device);
+            let weight = Tensor::<2>::ones([3, 4], &device);
+            let bias = Tensor::<1>::zeros([4], &device);
+            assert!(linear(&x, &weight, &bias).is_some(), "{device:?}");
+        }
     }
 
     impl FusedKernels for LibTorch {
@@ -210,6 +339,7 @@ mod libtorch {
             let grad = &grad.tensor;
             let last = [-1i64];
             let rows: Vec<i64> = (0..grad.dim() as i64 - 1).collect();
+
             let normalized = (&x.tensor - &mean.tensor) * &inverse_std.tensor;
             // `scaled` is a fresh buffer, so the in-place steps below touch no
             // tensor that another step reads.
@@ -219,6 +349,7 @@ mod libtorch {
             let _ = scaled.g_sub_(&scaled_mean);
             let _ = scaled.addcmul_(&normalized, &projection.neg());
             let _ = scaled.g_mul_(&inverse_std.tensor);
+
             // libtorch reads an empty list of dimensions as all of them, so a
             // single row keeps its gradients as they are.
             let sum_rows = |tensor: tch::Tensor| match rows.is_empty() {

@@ -18,10 +18,18 @@ fn devices() -> Vec<Device> {
     devices
 }
 
+/// Asserts agreement to 1e-5 relative to the largest expected magnitude (at
+/// least 1), since the products sum in a different order.
 fn assert_close(actual: &[f32], expected: &[f32], label: &str) {
     assert_eq!(actual.len(), expected.len(), "{label}: length");
+    let scale = expected
+        .iter()
+        .fold(1.0f32, |max, value| max.max(value.abs()));
     let difference = max_abs_diff(actual, expected);
-    assert!(difference < 1e-5, "{label}: differs by {difference}");
+    assert!(
+        difference < 1e-5 * scale,
+        "{label}: differs by {difference} at scale {scale}"
+    );
 }
 
 /// Random values spread enough that softmax rows are far from uniform.
@@ -157,5 +165,68 @@ fn both_match_burn_without_autodiff() {
             &values(norm.forward(input)),
             &format!("layer norm, {device:?}"),
         );
+    }
+}
+
+/// Returns the output of `x · weight + bias` and, with autodiff, the
+/// gradients of the input, the weight and the bias.
+fn linear_run<const D: usize>(
+    input: &Tensor<D>,
+    weight: &Tensor<2>,
+    bias: &Tensor<1>,
+    fused_op: bool,
+) -> Vec<Vec<f32>> {
+    let tracked = input.device().is_autodiff();
+    let track = |tensor: Tensor<D>| match tracked {
+        true => tensor.detach().require_grad(),
+        false => tensor,
+    };
+    let x = track(input.clone());
+    let full_weight = weight.clone().detach();
+    let full_bias = bias.clone().detach();
+    let (full_weight, full_bias) = match tracked {
+        true => (full_weight.require_grad(), full_bias.require_grad()),
+        false => (full_weight, full_bias),
+    };
+    // A column slice, as the last block's key and value projection reads it.
+    let columns = full_weight.dims()[1] - 2;
+    let weight = full_weight.clone().narrow(1, 1, columns);
+    let bias = full_bias.clone().narrow(0, 1, columns);
+    let y = if fused_op {
+        fused::linear(x.clone(), weight, Some(bias))
+    } else {
+        burn::tensor::module::linear(x.clone(), weight, Some(bias))
+    };
+    let mut all = vec![values(y.clone())];
+    if tracked {
+        let grads = (y.clone() * y).sum().backward();
+        all.push(values(x.grad(&grads).expect("x has a gradient")));
+        all.push(values(
+            full_weight.grad(&grads).expect("weight has a gradient"),
+        ));
+        all.push(values(full_bias.grad(&grads).expect("bias has a gradient")));
+    }
+    all
+}
+
+fn compare_linear<const D: usize>(input: Tensor<D>, weight: &Tensor<2>, bias: &Tensor<1>) {
+    let actual = linear_run(&input, weight, bias, true);
+    let expected = linear_run(&input, weight, bias, false);
+    assert_eq!(actual.len(), expected.len(), "value count");
+    for (index, (a, e)) in actual.iter().zip(&expected).enumerate() {
+        let label = format!("{:?}, rank {D}, value {index}", input.device());
+        assert_close(a, e, &label);
+    }
+}
+
+#[test]
+fn linear_matches_burn() {
+    for device in devices() {
+        for device in [device.clone(), device.autodiff()] {
+            let weight = random([16, 12], &device);
+            let bias = random([12], &device);
+            compare_linear(random([2, 9, 16], &device), &weight, &bias);
+            compare_linear(random([16], &device), &weight, &bias);
+        }
     }
 }
