@@ -219,6 +219,8 @@ mod libtorch {
             .clone()
             .try_into_primitive::<Tracked<LibTorch>>()
             .ok()?;
+        let x_tracked = x.is_tracked();
+        let weight_tracked = weight.is_tracked();
         let prepared = LinearStep
             .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
             .compute_bound()
@@ -231,7 +233,12 @@ mod libtorch {
             &bias.into_primitive().tensor,
         ));
         let output = match prepared {
-            OpsKind::Tracked(prep) => prep.finish((x, weight), output),
+            // As in burn's own matrix product, each operand is kept only for
+            // the gradient of the other.
+            OpsKind::Tracked(prep) => {
+                let state = (weight_tracked.then_some(x), x_tracked.then_some(weight));
+                prep.finish(state, output)
+            }
             OpsKind::UnTracked(prep) => prep.finish(output),
         };
         Some(Tensor::from_primitive::<Tracked<LibTorch>>(output))
@@ -254,21 +261,28 @@ mod libtorch {
     struct LinearStep;
 
     impl Backward<LibTorch, 3> for LinearStep {
-        type State = (TchTensor, TchTensor);
+        /// The input, kept when the weight needs a gradient, and the weight,
+        /// kept when the input does.
+        type State = (Option<TchTensor>, Option<TchTensor>);
 
         fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
             let grad = grads.consume::<LibTorch>(&ops.node);
             let (x, weight) = ops.state;
             let [x_node, weight_node, bias_node] = ops.parents;
-            let outputs = weight.tensor.size()[1];
+            let size = grad.tensor.size();
+            let outputs = size.last().copied().unwrap_or(0);
             let grad_rows = grad.tensor.reshape([-1, outputs]);
 
-            if let Some(node) = x_node {
-                let dx = grad_rows.mm(&weight.tensor.tr()).reshape(x.tensor.size());
+            if let (Some(node), Some(weight)) = (x_node, weight) {
+                let mut x_size = size;
+                if let Some(last) = x_size.last_mut() {
+                    *last = weight.tensor.size()[0];
+                }
+                let dx = grad_rows.mm(&weight.tensor.tr()).reshape(x_size.as_slice());
                 grads.register::<LibTorch>(node.id, TchTensor::new(dx));
             }
-            if let Some(node) = weight_node {
-                let inputs = weight.tensor.size()[0];
+            if let (Some(node), Some(x)) = (weight_node, x) {
+                let inputs = x.tensor.size().last().copied().unwrap_or(0);
                 let x_rows = x.tensor.reshape([-1, inputs]);
                 let dweight = x_rows.tr().mm(&grad_rows);
                 grads.register::<LibTorch>(node.id, TchTensor::new(dweight));
@@ -336,11 +350,15 @@ mod libtorch {
                 mean,
                 inverse_std,
             } = saved;
-            let grad = &grad.tensor;
+            let output_grad = grad;
+            let grad = &output_grad.tensor;
             let last = [-1i64];
             let rows: Vec<i64> = (0..grad.dim() as i64 - 1).collect();
 
-            let normalized = (&x.tensor - &mean.tensor) * &inverse_std.tensor;
+            // On CUDA the row statistics of half-precision inputs come back in
+            // single precision, so `normalized` takes the input's type again.
+            let normalized =
+                ((&x.tensor - &mean.tensor) * &inverse_std.tensor).to_kind(x.tensor.kind());
             // `scaled` is a fresh buffer, so the in-place steps below touch no
             // tensor that another step reads.
             let mut scaled = grad * &gamma.tensor;
@@ -351,18 +369,20 @@ mod libtorch {
             let _ = scaled.g_mul_(&inverse_std.tensor);
 
             // libtorch reads an empty list of dimensions as all of them, so a
-            // single row keeps its gradients as they are.
-            let sum_rows = |tensor: tch::Tensor| match rows.is_empty() {
-                true => tensor,
-                false => tensor.sum_dim_intlist(rows.as_slice(), false, None),
+            // single row keeps its gradients as they are. Its beta gradient is
+            // the output gradient itself, whose storage other steps may share.
+            // The clone keeps burn's count of that storage, so burn does not
+            // write into it in place.
+            let sum_rows =
+                |tensor: tch::Tensor| tensor.sum_dim_intlist(rows.as_slice(), false, None);
+            let (dgamma, dbeta) = match rows.is_empty() {
+                true => (TchTensor::new(grad * &normalized), output_grad.clone()),
+                false => (
+                    TchTensor::new(sum_rows(grad * &normalized)),
+                    TchTensor::new(sum_rows(grad.shallow_clone())),
+                ),
             };
-            let dgamma = sum_rows(grad * &normalized);
-            let dbeta = sum_rows(grad.shallow_clone());
-            [
-                TchTensor::new(scaled),
-                TchTensor::new(dgamma),
-                TchTensor::new(dbeta),
-            ]
+            [TchTensor::new(scaled), dgamma, dbeta]
         }
     }
 }

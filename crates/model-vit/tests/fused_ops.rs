@@ -188,6 +188,7 @@ fn linear_run<const D: usize>(
         true => (full_weight.require_grad(), full_bias.require_grad()),
         false => (full_weight, full_bias),
     };
+
     // A column slice, as the last block's key and value projection reads it.
     let columns = full_weight.dims()[1] - 2;
     let weight = full_weight.clone().narrow(1, 1, columns);
@@ -197,6 +198,7 @@ fn linear_run<const D: usize>(
     } else {
         burn::tensor::module::linear(x.clone(), weight, Some(bias))
     };
+
     let mut all = vec![values(y.clone())];
     if tracked {
         let grads = (y.clone() * y).sum().backward();
@@ -228,5 +230,64 @@ fn linear_matches_burn() {
             compare_linear(random([2, 9, 16], &device), &weight, &bias);
             compare_linear(random([16], &device), &weight, &bias);
         }
+    }
+}
+
+/// The beta gradient of a single row equals the output gradient, which the
+/// sum's other operand shares. Scaling the one, as gradient clipping does,
+/// must leave the other as it is.
+#[test]
+fn layer_norm_one_row_gradients_stay_apart() {
+    for device in devices() {
+        let device = device.autodiff();
+        let norm = norm(16, &device);
+        let x = random([16], &device).require_grad();
+        let offset = random([16], &device).require_grad();
+        let weights = random([16], &device);
+        let output = fused::layer_norm(&norm, 1e-5, x) + offset.clone();
+        let mut grads = (output * weights).sum().backward();
+        let offset_grad = values(offset.grad(&grads).expect("offset has a gradient"));
+
+        let beta = norm.beta.as_ref().expect("the norm has a bias").val();
+        let beta_grad = beta.grad_remove(&mut grads).expect("beta has a gradient");
+        let halved = values(beta_grad.mul_scalar(0.5));
+        let offset_after = values(offset.grad(&grads).expect("offset has a gradient"));
+        assert_close(
+            &offset_after,
+            &offset_grad,
+            &format!("{device:?}, offset gradient"),
+        );
+        let expected_half: Vec<f32> = offset_grad.iter().map(|value| value * 0.5).collect();
+        assert_close(
+            &halved,
+            &expected_half,
+            &format!("{device:?}, halved beta gradient"),
+        );
+    }
+}
+
+#[test]
+fn linear_with_frozen_weight_matches_burn() {
+    for device in devices() {
+        let device = device.autodiff();
+        let input = random([2, 9, 16], &device);
+        let weight = random([16, 12], &device);
+        let bias = random([12], &device);
+        let run = |fused_op: bool| {
+            let x = input.clone().detach().require_grad();
+            let y = if fused_op {
+                fused::linear(x.clone(), weight.clone(), Some(bias.clone()))
+            } else {
+                burn::tensor::module::linear(x.clone(), weight.clone(), Some(bias.clone()))
+            };
+            let grads = (y.clone() * y).sum().backward();
+            assert!(weight.grad(&grads).is_none(), "{device:?}: frozen weight");
+            values(x.grad(&grads).expect("x has a gradient"))
+        };
+        assert_close(
+            &run(true),
+            &run(false),
+            &format!("{device:?}, frozen weight"),
+        );
     }
 }
