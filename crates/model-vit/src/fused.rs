@@ -256,7 +256,7 @@ mod libtorch {
         output.reshape(size.as_slice())
     }
 
-    /// The linear step. Its state is the input and the weight, `[in, out]`.
+    /// Autodiff step of `x · weight + bias`, with the weight `[in, out]`.
     #[derive(Debug)]
     struct LinearStep;
 
