@@ -168,7 +168,7 @@ impl Block {
         self.finish(rest, attn, remove_rate)
     }
 
-    /// One of the block's layer norms, as a single autodiff step when training.
+    /// Applies one of the block's layer norms, as a single autodiff step when training.
     fn normalize(&self, norm: &LayerNorm, x: Tensor<3>) -> Tensor<3> {
         fused::layer_norm(norm, self.layer_norm_eps, x)
     }
